@@ -1,0 +1,56 @@
+# LAPOR Flow: `make run` (server + scheduler + demo data on SQLite) and `make test` (SQLite, then
+# PostgreSQL in a throwaway cluster). Everything a target needs is installed by the target.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export SCARF_ANALYTICS := false
+
+.PHONY: install run test test-sqlite test-postgresql lint format postgres clean
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): setup.cfg pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# PostgreSQL 15 server binaries for the test cluster (Debian package, installed when missing).
+postgres:
+	@command -v initdb >/dev/null 2>&1 || test -x /usr/lib/postgresql/15/bin/initdb || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15)
+
+run: install
+	$(BIN)/lapor db upgrade
+	$(BIN)/lapor seed
+	$(BIN)/lapor deploy
+	$(BIN)/lapor serve --host 127.0.0.1 --port 5000
+
+test: install postgres
+	LAPOR_TEST_DB=sqlite $(BIN)/pytest
+	LAPOR_TEST_DB=postgresql $(BIN)/pytest
+
+test-sqlite: install
+	LAPOR_TEST_DB=sqlite $(BIN)/pytest
+
+test-postgresql: install postgres
+	LAPOR_TEST_DB=postgresql $(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy engine sla
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) node_modules instance

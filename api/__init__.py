@@ -1,0 +1,69 @@
+"""The HTTP face of LAPOR Flow: the Flask app factory, REST blueprints, schemas and the CLI.
+
+`create_app` starts nothing at import time: no threads, no scheduler, no database engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+
+from api import errors
+from api.config import Settings
+from api.db import db
+from engine import schema
+from engine.services import auth
+
+
+class LaporApi(Api):
+    """flask-smorest with our problem+json error schema documented on every operation."""
+
+    ERROR_SCHEMA = errors.ProblemSchema
+
+    def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
+        return errors.handle_http_exception(error)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    settings = Settings.from_env(config)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.SECRET_KEY,
+        TESTING=settings.TESTING,
+        MAX_CONTENT_LENGTH=settings.MAX_CONTENT_LENGTH,
+        LAPOR=settings,
+        API_TITLE="LAPOR Flow API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/vendor/swagger-ui-dist/",
+        JSON_SORT_KEYS=False,
+    )
+    auth.configure_hasher(time_cost=settings.ARGON2_TIME_COST,
+                          memory_cost=settings.ARGON2_MEMORY_COST)
+    db.init_app(app, settings.DATABASE_URL)
+    if settings.CHECK_MIGRATIONS:
+        schema.require_current(db.engine(app))
+
+    api = LaporApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}})
+    from api.rest import auth as auth_bp
+    from api.rest import health, reports, tasks
+
+    for blueprint in (reports.blp, auth_bp.blp, tasks.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health.blp)
+    errors.register(app)
+
+    node_modules = settings.NODE_MODULES
+
+    @app.get("/vendor/<path:filename>")
+    def vendor(filename: str):  # type: ignore[no-untyped-def]
+        """Front-end packages installed from the npm registry by package.json."""
+        return send_from_directory(node_modules, filename)
+
+    return app

@@ -1,0 +1,131 @@
+"""The `lapor` command: database, seed data, deployment, server, scheduler and dev tools."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from api.config import Settings
+
+DEMO_URL = "http://127.0.0.1:5000"
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _factory(url: str):  # type: ignore[no-untyped-def]
+    from engine.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(url))
+
+
+@click.group()
+def main() -> None:
+    """LAPOR Flow: the workflow engine behind SP4N-LAPOR!"""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("spiff", "SpiffWorkflow", "apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every Alembic migration (creates the SQLite file's folder if needed)."""
+    from engine import schema
+
+    url = _settings().DATABASE_URL
+    _ensure_sqlite_dir(url)
+    schema.upgrade(url)
+    click.echo(f"database at revision {schema.head_revision()}")
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+@main.command()
+def seed() -> None:
+    """Load the instansi registry and demo users when the database is empty."""
+    from engine.seed import loader
+
+    factory = _factory(_settings().DATABASE_URL)
+    with factory() as session, session.begin():
+        if loader.registry_loaded(session):
+            click.echo("registry already loaded")
+        else:
+            loader.load_registry(session)
+            click.echo("loaded regions, instansi and units")
+        created = loader.load_demo_users(session)
+    if created:
+        click.echo(f"created demo users: {', '.join(created)}")
+
+
+@main.command()
+def deploy() -> None:
+    """Deploy the national intake and default SOP from bpmn/ (unchanged files are skipped)."""
+    from engine.services import definitions
+
+    settings = _settings()
+    factory = _factory(settings.DATABASE_URL)
+    with factory() as session, session.begin():
+        for d in definitions.deploy_national(session, Path(settings.BPMN_DIR)):
+            click.echo(f"{d.key} v{d.version} ({d.checksum[:12]})")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--with-scheduler/--no-scheduler", default=True, show_default=True)
+def serve(host: str, port: int, with_scheduler: bool) -> None:
+    """Start the web server (and the scheduler in the same process)."""
+    from api import create_app
+    from api.db import db as database
+    from engine.seed.loader import DEMO_PASSWORD, DEMO_USERS
+    from sla.scheduler import build_scheduler
+
+    app = create_app()
+    scheduler = build_scheduler(database.factory(app)) if with_scheduler else None
+    if scheduler is not None:
+        scheduler.start()
+    click.echo(f"\nLAPOR Flow is running on http://{host}:{port}")
+    click.echo(f"API docs: http://{host}:{port}/api/docs")
+    click.echo("Demo logins (password: " + DEMO_PASSWORD + "): "
+               + ", ".join(u for u, _n, _r in DEMO_USERS) + "\n")
+    try:
+        app.run(host=host, port=port, use_reloader=False, threaded=True)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@main.group()
+def dev() -> None:
+    """Development helpers."""
+
+
+@dev.command("generate")
+@click.option("--reports", "count", type=click.IntRange(1, 10_000_000), required=True)
+@click.option("--seed", "seed_value", type=int, default=2026, show_default=True)
+@click.option("--days", type=click.IntRange(1, 3650), default=180, show_default=True)
+def dev_generate(count: int, seed_value: int, days: int) -> None:
+    """Create COUNT realistic reports across instansi, statuses and dates."""
+    from engine import devdata
+
+    factory = _factory(_settings().DATABASE_URL)
+    with tqdm(total=count, unit="report") as bar:
+        devdata.generate(factory, count=count, seed=seed_value, days=days,
+                         progress=lambda n: bar.update(n - bar.n))
+    click.echo(f"generated {count} reports")
+
+
+if __name__ == "__main__":
+    main()

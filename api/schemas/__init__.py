@@ -1,0 +1,1 @@
+"""marshmallow schemas of the REST API (kept apart from the ORM models)."""

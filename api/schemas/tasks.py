@@ -1,0 +1,59 @@
+"""Schemas for staff login and the task inbox."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_at = fields.DateTime(required=True)
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    bpmn_id = fields.String()
+    milestone = fields.String(allow_none=True)
+    role = fields.String()
+    lane = fields.String(allow_none=True)
+    status = fields.String()
+    report_id = fields.Integer()
+    instansi_id = fields.Integer(allow_none=True)
+    unit_id = fields.Integer(allow_none=True)
+    assignee_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    claimed_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+
+
+class TaskReportSchema(Schema):
+    tracking_id = fields.String()
+    classification = fields.String()
+    category = fields.String()
+    title = fields.String()
+    body = fields.String()
+    region_code = fields.String()
+    status = fields.String()
+
+
+class TaskDetailSchema(TaskSchema):
+    form_schema = fields.Dict(allow_none=True)
+    report = fields.Nested(TaskReportSchema)
+
+
+class TaskListQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+
+
+class CompleteSchema(Schema):
+    data = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), required=True,
+                       metadata={"description": "the form data the BPMN task asks for"})

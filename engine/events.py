@@ -1,0 +1,46 @@
+"""In-transaction domain events: `engine` publishes, other packages (the SLA work) subscribe.
+
+Handlers run synchronously inside the publishing transaction, with the same session, so whatever
+they write commits or rolls back together with the change that caused the event.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+TASK_OPENED = "task.opened"
+TASK_CLOSED = "task.closed"
+STATUS_CHANGED = "report.status_changed"
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    report_id: int
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[Session, Event], None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def subscribe(name: str, handler: Handler) -> None:
+    """Register `handler` for events called `name` (idempotent)."""
+    if handler not in _handlers[name]:
+        _handlers[name].append(handler)
+
+
+def unsubscribe(name: str, handler: Handler) -> None:
+    if handler in _handlers[name]:
+        _handlers[name].remove(handler)
+
+
+def publish(session: Session, event: Event) -> None:
+    """Call every subscriber of the event inside the current transaction."""
+    for handler in list(_handlers[event.name]):
+        handler(session, event)

@@ -1,0 +1,60 @@
+"""Reports (laporan) filed by a pelapor, and their public timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base, JSONType, UTCDateTime
+
+CLASSIFICATIONS = ("pengaduan", "aspirasi", "permintaan_informasi")
+
+
+class Report(Base):
+    __tablename__ = "report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    classification: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    target_instansi_id: Mapped[int | None] = mapped_column(ForeignKey("instansi.id"), index=True)
+    current_instansi_id: Mapped[int | None] = mapped_column(ForeignKey("instansi.id"), index=True)
+    current_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    anonim: Mapped[bool] = mapped_column(Boolean, default=False)
+    rahasia: Mapped[bool] = mapped_column(Boolean, default=False)
+    pelapor_name: Mapped[str | None] = mapped_column(String(200))
+    pelapor_email: Mapped[str | None] = mapped_column(String(254))
+    pelapor_phone: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    timeline: Mapped[list[TimelineEntry]] = relationship(
+        back_populates="report", order_by="TimelineEntry.id"
+    )
+
+
+class TimelineEntry(Base):
+    """One step in a report's history; `status` is set when the step changed the status."""
+
+    __tablename__ = "timeline_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str | None] = mapped_column(String(32))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    report: Mapped[Report] = relationship(back_populates="timeline")

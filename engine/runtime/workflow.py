@@ -1,0 +1,125 @@
+"""One process instance in memory: start or load it, advance it, and dump its per-case state."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine.runtime.serializer import SERIALIZER, SERIALIZER_VERSION, dump_state, load_state
+
+
+class TaskNotReady(RuntimeError):
+    """The task is not (or no longer) waiting for a person."""
+
+
+class EngineFailure(RuntimeError):
+    """The BPMN engine failed while running the process (a script or condition error)."""
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    guid: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+
+
+@lru_cache(maxsize=256)
+def _specs(spec_json: str) -> tuple[Any, Any]:
+    """Restore (spec, subprocess_specs) once per stored spec (keyed by its JSON text)."""
+    raw = json.loads(spec_json)
+    spec = SERIALIZER.from_dict(raw["spec"])
+    subs = {name: SERIALIZER.from_dict(sub) for name, sub in raw["subprocess_specs"].items()}
+    return spec, subs
+
+
+def clear_caches() -> None:
+    _specs.cache_clear()
+
+
+class Workflow:
+    """A thin, typed face on a SpiffWorkflow `BpmnWorkflow`."""
+
+    serializer_version = SERIALIZER_VERSION
+
+    def __init__(self, wf: BpmnWorkflow) -> None:
+        self._wf = wf
+
+    @classmethod
+    def start(cls, spec_json: str, data: dict[str, Any]) -> Workflow:
+        spec, subs = _specs(spec_json)
+        wf = BpmnWorkflow(spec, subs)
+        wf.data.update(data)
+        for task in wf.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        self = cls(wf)
+        self._run()
+        return self
+
+    @classmethod
+    def load(cls, state_json: str, spec_json: str) -> Workflow:
+        return cls(load_state(state_json, spec_json))
+
+    def dump(self) -> str:
+        state, _spec = dump_state(self._wf)
+        return state
+
+    def _run(self) -> None:
+        try:
+            self._wf.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise EngineFailure(str(exc)) from exc
+
+    def ready_user_tasks(self) -> list[ReadyTask]:
+        return [
+            ReadyTask(str(t.id), t.task_spec.name, t.task_spec.bpmn_name or t.task_spec.name,
+                      t.task_spec.lane)
+            for t in self._wf.get_tasks(state=TaskState.READY, manual=True)
+        ]
+
+    def waiting_messages(self) -> list[str]:
+        return [e.name for e in self._wf.waiting_events() if "Message" in e.event_type]
+
+    def complete_task(self, guid: str, data: dict[str, Any]) -> None:
+        task = self._wf.get_task_from_id(UUID(guid))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReady(guid)
+        task.set_data(**data)
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise EngineFailure(str(exc)) from exc
+        self._run()
+
+    def deliver_message(self, name: str, payload: dict[str, Any]) -> None:
+        if name not in self.waiting_messages():
+            raise TaskNotReady(f"not waiting for message {name}")
+        try:
+            self._wf.send_event(BpmnEvent(MessageEventDefinition(name), payload))
+        except SpiffWorkflowException as exc:
+            raise EngineFailure(str(exc)) from exc
+        self._run()
+
+    @property
+    def completed(self) -> bool:
+        return bool(self._wf.completed)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The process variables: the workflow data, or the latest task's data while running."""
+        if self._wf.completed:
+            return dict(self._wf.data)
+        last = self._wf.last_task
+        return dict(last.data) if last is not None else dict(self._wf.data)
+
+    def cancel(self) -> None:
+        self._wf.cancel()

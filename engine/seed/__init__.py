@@ -1,0 +1,1 @@
+"""Seed data: regions, central instansi and demo users."""

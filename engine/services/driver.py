@@ -1,0 +1,154 @@
+"""Drive process instances: save engine state, sync human-task rows, and join the two levels.
+
+The national intake waits at a message catch for `instansi_result` while the instansi's SOP runs
+as a separate child instance; when the child ends, its `result` is delivered to the intake.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock, events
+from engine.errors import Conflict, NotFound
+from engine.models import HumanTask, Instansi, ProcessDefinition, ProcessInstance, Report
+from engine.runtime import Workflow
+from engine.services import definitions
+
+RUNNING, COMPLETED, CANCELLED = "running", "completed", "cancelled"
+INSTANSI_RESULT = "instansi_result"
+INSTANCE_LOADED = "instance.loaded"
+
+LANE_ROLES = {
+    "admin nasional": "admin_nasional",
+    "admin instansi": "admin_instansi",
+    "admin unit": "admin_unit",
+    "pejabat penghubung": "pejabat_penghubung",
+}
+UNIT_ROLES = frozenset({"admin_unit", "pejabat_penghubung"})
+
+
+def role_for_lane(lane: str | None) -> str:
+    """The role a lane maps to (docs/bpmn-contract.md); unknown lanes go to the instansi admin."""
+    return LANE_ROLES.get((lane or "").strip().lower(), "admin_instansi")
+
+
+def load_workflow(session: Session, instance: ProcessInstance) -> Workflow:
+    """Restore an instance's engine state from the database and announce it (tests may wait)."""
+    wf = Workflow.load(instance.state_json, instance.definition.spec_json)
+    events.publish(session, events.Event(INSTANCE_LOADED, instance.report_id,
+                                         {"instance_id": instance.id}))
+    return wf
+
+
+def start_instance(session: Session, *, report: Report, definition: ProcessDefinition,
+                   data: dict[str, Any], parent: ProcessInstance | None = None,
+                   instansi_id: int | None = None) -> ProcessInstance:
+    wf = Workflow.start(definition.spec_json, data)
+    now = clock.now()
+    instance = ProcessInstance(
+        report_id=report.id, definition_id=definition.id, definition=definition,
+        parent_id=parent.id if parent else None, instansi_id=instansi_id, status=RUNNING,
+        state_json=wf.dump(), serializer_version=wf.serializer_version,
+        created_at=now, updated_at=now,
+    )
+    session.add(instance)
+    session.flush()
+    settle(session, report=report, instance=instance, wf=wf)
+    return instance
+
+
+def running_child(session: Session, instance: ProcessInstance) -> ProcessInstance | None:
+    return session.scalar(select(ProcessInstance).where(
+        ProcessInstance.parent_id == instance.id, ProcessInstance.status == RUNNING))
+
+
+def running_instance(session: Session, report: Report, kind: str) -> ProcessInstance:
+    found = session.scalar(
+        select(ProcessInstance).join(ProcessDefinition)
+        .where(ProcessInstance.report_id == report.id, ProcessInstance.status == RUNNING,
+               ProcessDefinition.kind == kind)
+        .order_by(ProcessInstance.id.desc()).limit(1)
+    )
+    if found is None:
+        raise Conflict("this report has no running process at that step", field="tracking_id")
+    return found
+
+
+def settle(session: Session, *, report: Report, instance: ProcessInstance, wf: Workflow) -> None:
+    """Persist the engine state after a step and carry its consequences to tasks and levels."""
+    now = clock.now()
+    instance.state_json = wf.dump()
+    instance.serializer_version = wf.serializer_version
+    instance.updated_at = now
+    _sync_tasks(session, report=report, instance=instance, wf=wf)
+    if wf.completed:
+        instance.status = COMPLETED
+        instance.completed_at = now
+        if instance.parent_id is not None:
+            _report_to_parent(session, report=report, child=instance, result=wf.data)
+        return
+    if (instance.definition.kind == "intake" and INSTANSI_RESULT in wf.waiting_messages()
+            and running_child(session, instance) is None):
+        _start_sop(session, report=report, intake=instance)
+
+
+def _start_sop(session: Session, *, report: Report, intake: ProcessInstance) -> None:
+    if report.current_instansi_id is None:
+        raise Conflict("the report has no target instansi to forward to", field="target_instansi")
+    instansi = session.get(Instansi, report.current_instansi_id)
+    if instansi is None:
+        raise NotFound("unknown instansi", field="target_instansi")
+    sop = definitions.sop_for(session, instansi)
+    start_instance(session, report=report, definition=sop, parent=intake,
+                   instansi_id=instansi.id, data={
+                       "report_id": report.id, "tracking_id": report.tracking_id,
+                       "target_instansi": instansi.code,
+                       "classification": report.classification, "reopened": False,
+                   })
+
+
+def _report_to_parent(session: Session, *, report: Report, child: ProcessInstance,
+                      result: dict[str, Any]) -> None:
+    parent = session.get(ProcessInstance, child.parent_id)
+    if parent is None or parent.status != RUNNING:
+        return
+    wf = load_workflow(session, parent)
+    wf.deliver_message(INSTANSI_RESULT, {"result": result.get("result", "closed")})
+    settle(session, report=report, instance=parent, wf=wf)
+
+
+def _sync_tasks(session: Session, *, report: Report, instance: ProcessInstance,
+                wf: Workflow) -> None:
+    """Make the open human-task rows of the instance match the engine's ready user tasks."""
+    ready = {t.guid: t for t in wf.ready_user_tasks()}
+    open_rows = session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.status == "open")).all()
+    now = clock.now()
+    for row in open_rows:
+        if row.task_guid not in ready:
+            row.status = CANCELLED
+            row.completed_at = now
+            events.publish(session, events.Event(events.TASK_CLOSED, report.id,
+                                                 {"task_id": row.id, "outcome": CANCELLED}))
+    known = {row.task_guid for row in open_rows}
+    meta = instance.definition.task_meta
+    for guid, task in ready.items():
+        if guid in known:
+            continue
+        role = role_for_lane(task.lane)
+        national = role == "admin_nasional"
+        row = HumanTask(
+            instance_id=instance.id, report_id=report.id, task_guid=guid, bpmn_id=task.bpmn_id,
+            name=task.name, lane=task.lane, role=role,
+            milestone=(meta.get(task.bpmn_id) or {}).get("milestone"),
+            instansi_id=None if national else instance.instansi_id,
+            unit_id=report.current_unit_id if role in UNIT_ROLES else None,
+            status="open", created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        events.publish(session, events.Event(events.TASK_OPENED, report.id, {
+            "task_id": row.id, "milestone": row.milestone, "instansi_id": row.instansi_id}))

@@ -1,0 +1,161 @@
+"""Reports from the pelapor's side: file one, read its public view, reply, supply info, rate."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import clock, status
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models import HumanTask, Region, Report
+from engine.services import audit, definitions, driver
+from engine.services.progress import add_timeline, resolve_instansi
+
+TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I, L, O, 0, 1
+TRACKING_LENGTH = 10
+
+
+def new_tracking_id() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class FiledReport:
+    report: Report
+    secret: str
+
+
+def create(session: Session, *, data: dict[str, Any]) -> FiledReport:
+    """File a report and start the national intake; one transaction."""
+    with session.begin():
+        region = session.get(Region, data["region_code"])
+        if region is None:
+            raise InvalidInput(f"unknown region '{data['region_code']}'", field="region_code")
+        target = None
+        if data.get("target_instansi"):
+            target = resolve_instansi(session, data["target_instansi"], "target_instansi")
+        secret = secrets.token_urlsafe(24)
+        now = clock.now()
+        report = Report(
+            tracking_id=new_tracking_id(), secret_hash=hash_secret(secret),
+            classification=data["classification"], category=data["category"],
+            title=data["title"], body=data["body"], region_code=region.code,
+            target_instansi_id=target.id if target else None,
+            anonim=data.get("anonim", False), rahasia=data.get("rahasia", False),
+            pelapor_name=data.get("pelapor_name"), pelapor_email=data.get("pelapor_email"),
+            pelapor_phone=data.get("pelapor_phone"),
+            status=status.PENDING_VERIFICATION, created_at=now, updated_at=now,
+        )
+        session.add(report)
+        session.flush()
+        add_timeline(session, report, "filed")
+        intake = definitions.newest_intake(session)
+        driver.start_instance(session, report=report, definition=intake, data={
+            "report_id": report.id, "tracking_id": report.tracking_id,
+            "classification": report.classification,
+            "target_instansi": target.code if target else None,
+        })
+        audit.record(session, actor="pelapor", action="report.filed", report_id=report.id,
+                     data={"classification": report.classification,
+                           "region_code": report.region_code})
+    return FiledReport(report, secret)
+
+
+def _secret_matches(report: Report, secret: str | None) -> bool:
+    return bool(secret) and hmac.compare_digest(report.secret_hash, hash_secret(secret or ""))
+
+
+def _by_tracking_id(session: Session, tracking_id: str) -> Report:
+    report = session.scalar(select(Report).where(Report.tracking_id == tracking_id))
+    if report is None:
+        raise NotFound("no report with this tracking id", field="tracking_id")
+    return report
+
+
+@dataclass(frozen=True)
+class PublicView:
+    report: Report
+    timeline: list[Any]
+    current_due_at: Any
+    owner: bool
+
+
+def get_public(session: Session, *, tracking_id: str, secret: str | None = None) -> PublicView:
+    """The status page; a rahasia report answers only to its pelapor's secret (else 404)."""
+    with session.begin():
+        report = _by_tracking_id(session, tracking_id)
+        owner = _secret_matches(report, secret)
+        if report.rahasia and not owner:
+            raise NotFound("no report with this tracking id", field="tracking_id")
+        timeline = [t for t in report.timeline if t.public or owner]
+        due = session.scalar(
+            select(HumanTask.due_at).where(HumanTask.report_id == report.id,
+                                           HumanTask.status == "open")
+            .order_by(HumanTask.id.desc()).limit(1))
+        session.expunge_all()
+    return PublicView(report, timeline, due, owner)
+
+
+REPLY_KINDS = ("info", "rating", "comment")
+
+
+def reply(session: Session, *, tracking_id: str, secret: str, data: dict[str, Any]) -> Report:
+    """The pelapor supplies info on tunda, rates the follow-up, or comments."""
+    with session.begin():
+        report = _by_tracking_id(session, tracking_id)
+        if not _secret_matches(report, secret):
+            raise NotFound("no report with this tracking id", field="tracking_id")
+        kind = data["kind"]
+        text = data.get("text")
+        if kind == "info":
+            if report.status != status.ON_HOLD:
+                raise Conflict("the report is not waiting for information", field="kind")
+            if not text:
+                raise InvalidInput("the information is required", field="text")
+            add_timeline(session, report, "info_supplied", new_status=status.PENDING_VERIFICATION,
+                         text=text, public=False)
+            _deliver(session, report, "intake", "pelapor_info", {"text": text})
+        elif kind == "rating":
+            if report.status != status.FOLLOWED_UP:
+                raise Conflict("there is no follow-up to rate yet", field="kind")
+            if data.get("rating") is None or data.get("satisfied") is None:
+                field = "rating" if data.get("rating") is None else "satisfied"
+                raise InvalidInput("a rating needs `rating` and `satisfied`", field=field)
+            payload = {"rating": data["rating"], "satisfied": data["satisfied"],
+                       "comment": text or ""}
+            add_timeline(session, report, "rated", text=text,
+                         data={"rating": data["rating"], "satisfied": data["satisfied"]})
+            sop = _deliver(session, report, "sop", "pelapor_rating", payload)
+            if sop.status == driver.COMPLETED:
+                add_timeline(session, report, "closed", new_status=status.CLOSED)
+            else:
+                report.reopen_count += 1
+                add_timeline(session, report, "reopened", new_status=status.REOPENED, text=text)
+        else:
+            if not text:
+                raise InvalidInput("the comment is required", field="text")
+            add_timeline(session, report, "comment", text=text, public=False)
+        audit.record(session, actor="pelapor", action=f"report.reply.{kind}",
+                     report_id=report.id)
+    return report
+
+
+def _deliver(session: Session, report: Report, kind: str, message: str,
+             payload: dict[str, Any]) -> Any:
+    instance = driver.running_instance(session, report, kind)
+    wf = driver.load_workflow(session, instance)
+    if message not in wf.waiting_messages():
+        raise Conflict(f"the process is not waiting for '{message}'", field="kind")
+    wf.deliver_message(message, payload)
+    driver.settle(session, report=report, instance=instance, wf=wf)
+    return instance

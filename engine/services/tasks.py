@@ -1,0 +1,162 @@
+"""Officers' human tasks: list what I may work on, claim, and complete with the task's form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import clock, events
+from engine.errors import Conflict, InvalidInput, NotFound
+from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Report
+from engine.runtime import TaskNotReady
+from engine.services import audit, driver, progress
+from engine.services.auth import Principal
+
+
+def _eligible_clause(principal: Principal) -> Any:
+    clauses = []
+    for m in principal.memberships:
+        if m.role == "admin_nasional":
+            clauses.append(HumanTask.role == "admin_nasional")
+        elif m.instansi_id is not None:
+            scope = [HumanTask.role == m.role, HumanTask.instansi_id == m.instansi_id]
+            if m.unit_id is not None:
+                scope.append(HumanTask.unit_id == m.unit_id)
+            clauses.append(and_(*scope))
+    return or_(*clauses) if clauses else HumanTask.id.is_(None)
+
+
+def _visible_clause(principal: Principal) -> Any:
+    return or_(HumanTask.assignee_id == principal.user_id, _eligible_clause(principal))
+
+
+def list_for(session: Session, *, principal: Principal, limit: int = 100,
+             offset: int = 0) -> list[HumanTask]:
+    """My tasks and the open tasks of my roles' instansi/units, soonest due first."""
+    with session.begin():
+        rows = session.scalars(
+            select(HumanTask).where(HumanTask.status == "open", _visible_clause(principal))
+            .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
+            .limit(limit).offset(offset)
+        ).all()
+        session.expunge_all()
+    return list(rows)
+
+
+def _get_visible(session: Session, principal: Principal, task_id: int,
+                 *, lock: bool = False) -> HumanTask:
+    stmt = select(HumanTask).where(HumanTask.id == task_id, _visible_clause(principal))
+    task = session.scalar(stmt.with_for_update() if lock else stmt)
+    if task is None:  # another instansi's task looks exactly like a missing one
+        raise NotFound("no such task", field="task_id")
+    return task
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task: HumanTask
+    report: Report
+    form_schema: dict[str, Any] | None
+
+
+def form_for(session: Session, task: HumanTask, definition: ProcessDefinition) -> dict | None:
+    """The task's own JSON Schema, else the national default form of its milestone."""
+    meta = definition.task_meta.get(task.bpmn_id) or {}
+    if meta.get("form_schema"):
+        return dict(meta["form_schema"])
+    if task.milestone is None:
+        return None
+    for key in ("sop-default", "intake"):
+        national = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                  .order_by(ProcessDefinition.version.desc()).limit(1))
+        for item in (national.task_meta.values() if national else []):
+            if item.get("milestone") == task.milestone and item.get("form_schema"):
+                return dict(item["form_schema"])
+    return None
+
+
+def get(session: Session, *, principal: Principal, task_id: int) -> TaskView:
+    with session.begin():
+        task = _get_visible(session, principal, task_id)
+        instance = session.get(ProcessInstance, task.instance_id)
+        report = session.get(Report, task.report_id)
+        assert instance is not None and report is not None
+        view = TaskView(task, report, form_for(session, task, instance.definition))
+        session.expunge_all()
+    return view
+
+
+def claim(session: Session, *, principal: Principal, task_id: int) -> HumanTask:
+    with session.begin():
+        task = _get_visible(session, principal, task_id, lock=True)
+        if task.status != "open":
+            raise Conflict("the task is no longer open", field="task_id")
+        if task.assignee_id not in (None, principal.user_id):
+            raise Conflict("the task is claimed by another officer", field="task_id")
+        task.assignee_id = principal.user_id
+        task.claimed_at = clock.now()
+        audit.record(session, actor=principal.actor, action="task.claimed",
+                     report_id=task.report_id, instance_id=task.instance_id, task_id=task.id)
+    return task
+
+
+def _validate_form(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
+    if not schema:
+        return
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        field = ".".join(str(p) for p in first.path) or None
+        if first.validator == "required" and isinstance(first.validator_value, list):
+            missing = [f for f in first.validator_value if f not in (first.instance or {})]
+            field = missing[0] if missing else field
+        elif first.validator == "additionalProperties":
+            extra = sorted(set(first.instance) - set(schema.get("properties", {})))
+            field = extra[0] if extra else field
+        raise InvalidInput(f"form data rejected: {first.message}", field=field)
+
+
+def complete(session: Session, *, principal: Principal, task_id: int,
+             data: dict[str, Any]) -> HumanTask:
+    """Complete a task: load, run, save, sync tasks, audit; one transaction, 409 on a race."""
+    try:
+        with session.begin():
+            task = _get_visible(session, principal, task_id)
+            if task.status != "open":
+                raise Conflict("the task is already completed", field="task_id")
+            if task.assignee_id not in (None, principal.user_id):
+                raise Conflict("the task is claimed by another officer", field="task_id")
+            instance = session.get(ProcessInstance, task.instance_id)
+            report = session.get(Report, task.report_id)
+            assert instance is not None and report is not None
+            _validate_form(form_for(session, task, instance.definition), data)
+            progress.check_references(session, report, task.milestone, data)
+            wf = driver.load_workflow(session, instance)
+            try:
+                wf.complete_task(task.task_guid, data)
+            except TaskNotReady as exc:
+                raise Conflict("the task is no longer waiting", field="task_id") from exc
+            now = clock.now()
+            task.status = "completed"
+            task.completed_at = now
+            task.completed_by_id = principal.user_id
+            task.assignee_id = task.assignee_id or principal.user_id
+            events.publish(session, events.Event(events.TASK_CLOSED, report.id,
+                                                 {"task_id": task.id, "outcome": "completed"}))
+            progress.apply_task_outcome(session, report, task.milestone, data)
+            driver.settle(session, report=report, instance=instance, wf=wf)
+            audit.record(session, actor=principal.actor, action="task.completed",
+                         report_id=report.id, instance_id=instance.id, task_id=task.id,
+                         data={"bpmn_id": task.bpmn_id, "milestone": task.milestone,
+                               "outcome": data.get("outcome")})
+    except StaleDataError as exc:
+        raise Conflict("someone else changed this report at the same moment; reload",
+                       field="task_id") from exc
+    return task
+

@@ -1,0 +1,1 @@
+"""Service levels: working-day calendars, deadlines, the scheduler, escalation, notifications."""

@@ -1,0 +1,163 @@
+"""Test session set-up: one database per session (SQLite or PostgreSQL), built by migrations.
+
+`LAPOR_TEST_DB=sqlite|postgresql` (or `--db`) picks the backend; PostgreSQL runs in a throwaway
+cluster this session starts and removes. Tests that change data get a clean slate afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import sessionmaker
+
+from engine import clock, schema
+from engine.db import make_engine, make_session_factory
+from engine.runtime.workflow import clear_caches
+from tests import pgcluster
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_CONFIG = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "TESTING": True}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", default=os.environ.get("LAPOR_TEST_DB", "sqlite"),
+                     choices=("sqlite", "postgresql"), help="database backend for the suite")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql_only: needs real concurrency (PostgreSQL)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--db") == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="runs on PostgreSQL only (make test runs both)")
+    for item in items:
+        if "postgresql_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def backend(pytestconfig: pytest.Config) -> str:
+    return str(pytestconfig.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(backend: str) -> Iterator[pgcluster.Cluster | None]:
+    if backend != "postgresql":
+        yield None
+        return
+    cluster = pgcluster.start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def new_database(backend: str, pg_cluster: pgcluster.Cluster | None,
+                 tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], str]:
+    """Make an empty database of the session's backend; returns its URL."""
+
+    def make(name: str) -> str:
+        if pg_cluster is not None:
+            return pg_cluster.create_database(name)
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / (name + '.db')}"
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def database_url(new_database: Callable[[str], str]) -> str:
+    """The session database: migrated with Alembic, registry seeded, national SOPs deployed."""
+    from engine.seed import loader
+    from engine.services import auth, definitions
+
+    url = new_database("lapor_test")
+    schema.upgrade(url)
+    auth.configure_hasher(time_cost=1, memory_cost=8)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with factory() as session, session.begin():
+        loader.load_registry(session)
+        loader.load_demo_users(session)
+        definitions.deploy_national(session, ROOT / "bpmn")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def db_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def factory(db_engine: Engine) -> sessionmaker:
+    return make_session_factory(db_engine)
+
+
+DYNAMIC_TABLES = ("audit_event", "human_task", "timeline_entry", "process_instance", "report",
+                  "auth_token", "scheduler_heartbeat")
+
+
+@pytest.fixture(autouse=True)
+def clean_slate(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Remove what a test wrote (reports, instances, tasks...) and restore the clock."""
+    yield
+    clock.set_clock()
+    clear_caches()
+    if "database_url" not in request.fixturenames:
+        return
+    from engine.db import Base
+
+    engine: Engine = request.getfixturevalue("db_engine")
+    with engine.begin() as conn:
+        for name in DYNAMIC_TABLES:
+            conn.execute(delete(Base.metadata.tables[name]))
+
+
+def build_app(database_url: str, **overrides: Any) -> Flask:
+    from api import create_app
+
+    return create_app({"DATABASE_URL": database_url, **TEST_CONFIG, **overrides})
+
+
+@pytest.fixture()
+def app(database_url: str) -> Iterator[Flask]:
+    application = build_app(database_url)
+    yield application
+    from api.db import db
+
+    db.engine(application).dispose()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def fresh_client(database_url: str) -> Callable[[], Any]:
+    """A context manager giving a client of a brand-new app with every cache cleared."""
+    from api.db import db
+
+    @contextmanager
+    def make() -> Iterator[FlaskClient]:
+        clear_caches()
+        application = build_app(database_url)
+        try:
+            yield application.test_client()
+        finally:
+            db.engine(application).dispose()
+
+    return make
