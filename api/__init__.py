@@ -43,14 +43,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="/vendor/swagger-ui-dist/",
         JSON_SORT_KEYS=False,
     )
-    auth.configure_hasher(time_cost=settings.ARGON2_TIME_COST,
-                          memory_cost=settings.ARGON2_MEMORY_COST)
+    auth.configure_hasher(
+        time_cost=settings.ARGON2_TIME_COST, memory_cost=settings.ARGON2_MEMORY_COST
+    )
     db.init_app(app, settings.DATABASE_URL)
     if settings.CHECK_MIGRATIONS:
         schema.require_current(db.engine(app))
 
-    api = LaporApi(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}})
+    api = LaporApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
+        },
+    )
     from api.rest import auth as auth_bp
     from api.rest import health, reports, tasks
 

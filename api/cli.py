@@ -98,8 +98,13 @@ def serve(host: str, port: int, with_scheduler: bool) -> None:
         scheduler.start()
     click.echo(f"\nLAPOR Flow is running on http://{host}:{port}")
     click.echo(f"API docs: http://{host}:{port}/api/docs")
-    click.echo("Demo logins (password: " + DEMO_PASSWORD + "): "
-               + ", ".join(u for u, _n, _r in DEMO_USERS) + "\n")
+    click.echo(
+        "Demo logins (password: "
+        + DEMO_PASSWORD
+        + "): "
+        + ", ".join(u for u, _n, _r in DEMO_USERS)
+        + "\n"
+    )
     try:
         app.run(host=host, port=port, use_reloader=False, threaded=True)
     finally:
@@ -122,8 +127,13 @@ def dev_generate(count: int, seed_value: int, days: int) -> None:
 
     factory = _factory(_settings().DATABASE_URL)
     with tqdm(total=count, unit="report") as bar:
-        devdata.generate(factory, count=count, seed=seed_value, days=days,
-                         progress=lambda n: bar.update(n - bar.n))
+        devdata.generate(
+            factory,
+            count=count,
+            seed=seed_value,
+            days=days,
+            progress=lambda n: bar.update(n - bar.n),
+        )
     click.echo(f"generated {count} reports")
 
 

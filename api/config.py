@@ -6,6 +6,7 @@ A bad value stops the process with a message naming the variable.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ class ConfigError(SystemExit):
 @dataclass
 class Settings:
     DATABASE_URL: str = f"sqlite:///{ROOT / 'instance' / 'lapor.db'}"
-    SECRET_KEY: str = "dev-only-secret-change-me"
+    SECRET_KEY: str = field(default_factory=lambda: secrets.token_hex(32))  # set it in prod
     BPMN_DIR: str = str(ROOT / "bpmn")
     NODE_MODULES: str = str(ROOT / "node_modules")
     ARGON2_TIME_COST: int = 3

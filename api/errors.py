@@ -26,11 +26,21 @@ class ProblemSchema(Schema):
     errors = fields.Dict(metadata={"description": "per-field messages of a validation error"})
 
 
-def problem(status: int, detail: str, *, code: str, field: str | None = None,
-            errors: dict[str, Any] | None = None) -> Response:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    code: str,
+    field: str | None = None,
+    errors: dict[str, Any] | None = None,
+) -> Response:
     body: dict[str, Any] = {
-        "type": "about:blank", "title": _title(status), "status": status,
-        "detail": detail, "code": code, "field": field,
+        "type": "about:blank",
+        "title": _title(status),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "field": field,
     }
     if errors:
         body["errors"] = errors
@@ -59,7 +69,7 @@ def _first_field(messages: Any, prefix: str = "") -> str | None:
 
 def _flatten(messages: Any) -> dict[str, Any]:
     if isinstance(messages, dict) and len(messages) == 1:
-        (key, value), = messages.items()
+        ((key, value),) = messages.items()
         if key in {"json", "query", "form", "files", "headers", "view_args"}:
             return _flatten(value)
     return messages if isinstance(messages, dict) else {"_schema": messages}
@@ -74,8 +84,13 @@ def handle_http_exception(exc: HTTPException) -> Response:
         flat = _flatten(messages)
         first = flat.get(field.split(".")[0]) if field else None
         detail = f"{field}: {_first_message(first)}" if field else "invalid request"
-        return problem(422 if status in (400, 422) else status, detail, code="invalid",
-                       field=field, errors=flat)
+        return problem(
+            422 if status in (400, 422) else status,
+            detail,
+            code="invalid",
+            field=field,
+            errors=flat,
+        )
     detail = data.get("message") or exc.description or _title(status)
     return problem(status, str(detail), code=_title(status).lower().replace(" ", "_"))
 

@@ -49,8 +49,15 @@ def build_scheduler(factory: sessionmaker, *, name: str | None = None) -> Backgr
         except Exception:  # one failed beat must not kill the scheduler thread
             log.exception("heartbeat failed")
 
-    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
-    scheduler.add_job(heartbeat_job, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat",
-                      next_run_time=clock.now())
+    scheduler = BackgroundScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+    )
+    scheduler.add_job(
+        heartbeat_job,
+        "interval",
+        seconds=HEARTBEAT_SECONDS,
+        id="heartbeat",
+        next_run_time=clock.now(),
+    )
     return scheduler

@@ -28,8 +28,12 @@ TEST_CONFIG = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "TESTING": True}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db", default=os.environ.get("LAPOR_TEST_DB", "sqlite"),
-                     choices=("sqlite", "postgresql"), help="database backend for the suite")
+    parser.addoption(
+        "--db",
+        default=os.environ.get("LAPOR_TEST_DB", "sqlite"),
+        choices=("sqlite", "postgresql"),
+        help="database backend for the suite",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,8 +67,9 @@ def pg_cluster(backend: str) -> Iterator[pgcluster.Cluster | None]:
 
 
 @pytest.fixture(scope="session")
-def new_database(backend: str, pg_cluster: pgcluster.Cluster | None,
-                 tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], str]:
+def new_database(
+    backend: str, pg_cluster: pgcluster.Cluster | None, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], str]:
     """Make an empty database of the session's backend; returns its URL."""
 
     def make(name: str) -> str:
@@ -106,8 +111,15 @@ def factory(db_engine: Engine) -> sessionmaker:
     return make_session_factory(db_engine)
 
 
-DYNAMIC_TABLES = ("audit_event", "human_task", "timeline_entry", "process_instance", "report",
-                  "auth_token", "scheduler_heartbeat")
+DYNAMIC_TABLES = (
+    "audit_event",
+    "human_task",
+    "timeline_entry",
+    "process_instance",
+    "report",
+    "auth_token",
+    "scheduler_heartbeat",
+)
 
 
 @pytest.fixture(autouse=True)

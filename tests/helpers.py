@@ -38,17 +38,24 @@ class Api:
         self.fresh = fresh
         self.tokens: dict[str, str] = {}
 
-    def call(self, method: str, url: str, *, token: str | None = None,
-             json: Any = None, query: dict[str, Any] | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        query: dict[str, Any] | None = None,
+    ) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         with self.fresh() as client:
-            return client.open(url, method=method, json=json, headers=headers,
-                               query_string=query)
+            return client.open(url, method=method, json=json, headers=headers, query_string=query)
 
     def login(self, username: str) -> str:
         if username not in self.tokens:
-            response = self.call("POST", "/api/v1/auth/login",
-                                 json={"username": username, "password": DEMO_PASSWORD})
+            response = self.call(
+                "POST", "/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}
+            )
             assert response.status_code == 200, response.get_json()
             self.tokens[username] = response.get_json()["token"]
         return self.tokens[username]
@@ -60,8 +67,9 @@ class Api:
         return body
 
     def report(self, tracking_id: str, secret: str | None = None) -> dict[str, Any]:
-        response = self.call("GET", f"/api/v1/reports/{tracking_id}",
-                             query={"secret": secret} if secret else None)
+        response = self.call(
+            "GET", f"/api/v1/reports/{tracking_id}", query={"secret": secret} if secret else None
+        )
         assert response.status_code == 200, response.get_json()
         body: dict[str, Any] = response.get_json()
         return body
@@ -79,18 +87,25 @@ class Api:
         assert len(found) == 1, f"{username} sees {len(found)} tasks for {tracking_id}"
         return found[0]
 
-    def complete(self, username: str, tracking_id: str, data: dict[str, Any],
-                 expect: int = 200) -> dict[str, Any]:
+    def complete(
+        self, username: str, tracking_id: str, data: dict[str, Any], expect: int = 200
+    ) -> dict[str, Any]:
         task = self.task_for(username, tracking_id)
-        response = self.call("POST", f"/api/v1/tasks/{task['id']}/complete",
-                             token=self.login(username), json={"data": data})
+        response = self.call(
+            "POST",
+            f"/api/v1/tasks/{task['id']}/complete",
+            token=self.login(username),
+            json={"data": data},
+        )
         assert response.status_code == expect, response.get_json()
         return task
 
-    def reply(self, tracking_id: str, secret: str, expect: int = 201,
-              **data: Any) -> dict[str, Any]:
-        response = self.call("POST", f"/api/v1/reports/{tracking_id}/replies",
-                             json={"secret": secret, **data})
+    def reply(
+        self, tracking_id: str, secret: str, expect: int = 201, **data: Any
+    ) -> dict[str, Any]:
+        response = self.call(
+            "POST", f"/api/v1/reports/{tracking_id}/replies", json={"secret": secret, **data}
+        )
         assert response.status_code == expect, response.get_json()
         body: dict[str, Any] = response.get_json()
         return body

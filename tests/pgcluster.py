@@ -54,15 +54,20 @@ class Cluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
-                             dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def pg_ctl(self, *args: str) -> None:
-        subprocess.run(_as_postgres([_binary("pg_ctl"), "-D", str(self.datadir), *args]),
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            _as_postgres([_binary("pg_ctl"), "-D", str(self.datadir), *args]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     def stop(self) -> None:
         try:
@@ -76,18 +81,38 @@ def start_cluster() -> Cluster:
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
     cluster = Cluster(base, free_port())
-    subprocess.run(_as_postgres([
-        _binary("initdb"), "-D", str(cluster.datadir), "-U", "postgres", "--auth=trust",
-        "-E", "UTF8", "--locale=C", "--no-sync",
-    ]), check=True, capture_output=True, timeout=120)
-    options = (f"-c port={cluster.port} -c listen_addresses=127.0.0.1 -c fsync=off "
-               f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-               f"-c unix_socket_directories={base}")
+    subprocess.run(
+        _as_postgres(
+            [
+                _binary("initdb"),
+                "-D",
+                str(cluster.datadir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    options = (
+        f"-c port={cluster.port} -c listen_addresses=127.0.0.1 -c fsync=off "
+        f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+        f"-c unix_socket_directories={base}"
+    )
     try:
         cluster.pg_ctl("-o", options, "-l", str(base / "server.log"), "-w", "-t", "60", "start")
     except subprocess.CalledProcessError as exc:
-        log = (base / "server.log").read_text(errors="replace") if (base / "server.log").exists() \
+        log = (
+            (base / "server.log").read_text(errors="replace")
+            if (base / "server.log").exists()
             else ""
+        )
         shutil.rmtree(base, ignore_errors=True)
         raise RuntimeError(f"pg_ctl start failed: {exc.stderr!r}\n{log}") from exc
     return cluster

@@ -43,23 +43,36 @@ def test_forward_follow_up_rate_closed(api: Api, factory: Any) -> None:
     assert shown["status"] == "followed_up"
     assert shown["timeline"][-1]["text"] == FOLLOW_UP["tindak_lanjut"]
 
-    assert api.reply(tracking, secret, kind="rating", rating=5, satisfied=True)["status"] == \
-        "closed"
+    assert (
+        api.reply(tracking, secret, kind="rating", rating=5, satisfied=True)["status"] == "closed"
+    )
     final = api.report(tracking)
     assert final["status"] == "closed" and final["closed_at"]
     assert kinds(final) == ["filed", "forwarded", "disposed", "follow_up", "rated", "closed"]
     with factory() as s:
         report = s.scalar(select(Report).where(Report.tracking_id == tracking))
-        statuses = s.scalars(select(ProcessInstance.status)
-                             .where(ProcessInstance.report_id == report.id)).all()
+        statuses = s.scalars(
+            select(ProcessInstance.status).where(ProcessInstance.report_id == report.id)
+        ).all()
         assert sorted(statuses) == ["completed", "completed"]  # intake and the Sleman SOP
-        open_tasks = s.scalar(select(func.count()).select_from(HumanTask).where(
-            HumanTask.report_id == report.id, HumanTask.status == "open"))
+        open_tasks = s.scalar(
+            select(func.count())
+            .select_from(HumanTask)
+            .where(HumanTask.report_id == report.id, HumanTask.status == "open")
+        )
         assert open_tasks == 0
-        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.report_id == report.id)
-                            .order_by(AuditEvent.id)).all()
-        assert actions == ["report.filed", "task.completed", "task.completed", "task.completed",
-                           "report.reply.rating"]
+        actions = s.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.report_id == report.id)
+            .order_by(AuditEvent.id)
+        ).all()
+        assert actions == [
+            "report.filed",
+            "task.completed",
+            "task.completed",
+            "task.completed",
+            "report.reply.rating",
+        ]
 
 
 def test_tidak_puas_reopens_once_then_closes(api: Api) -> None:
@@ -68,8 +81,14 @@ def test_tidak_puas_reopens_once_then_closes(api: Api) -> None:
     forward_and_dispose(api, tracking)
     api.complete("sleman.pu", tracking, FOLLOW_UP)
 
-    reopened = api.reply(tracking, secret, kind="rating", rating=1, satisfied=False,
-                         text="Belum ada perbaikan sama sekali.")
+    reopened = api.reply(
+        tracking,
+        secret,
+        kind="rating",
+        rating=1,
+        satisfied=False,
+        text="Belum ada perbaikan sama sekali.",
+    )
     assert reopened["status"] == "reopened"
     # back to the same unit: the liaison officer of DPUPKP gets the follow-up again
     api.complete("sleman.pu", tracking, {"tindak_lanjut": "Perbaikan selesai hari ini, 12 m2."})
@@ -99,11 +118,13 @@ def test_tunda_info_supplied_then_continues(api: Api) -> None:
 
 
 def test_bukan_wewenang_rerouted_and_handled_on_own_sop(api: Api, factory: Any) -> None:
-    filed = api.file()
-    tracking, secret = filed["tracking_id"], filed["secret"]
+    tracking = api.file()["tracking_id"]
     api.complete("nasional", tracking, {"outcome": "forward", "target_instansi": "34.04"})
-    api.complete("sleman", tracking, {"outcome": "bukan_wewenang",
-                                      "reason": "Jalan nasional: wewenang Kementerian PU."})
+    api.complete(
+        "sleman",
+        tracking,
+        {"outcome": "bukan_wewenang", "reason": "Jalan nasional: wewenang Kementerian PU."},
+    )
     assert api.report(tracking)["status"] == "pending_verification"
     # Sleman no longer sees it; national routing does, and sends it to Badung
     sleman_tasks = api.call("GET", "/api/v1/tasks", token=api.login("sleman")).get_json()
@@ -112,22 +133,31 @@ def test_bukan_wewenang_rerouted_and_handled_on_own_sop(api: Api, factory: Any) 
     api.complete("badung", tracking, {"outcome": "disposisi", "target_unit": "51.03-DPUPR"})
     with factory() as s:
         report = s.scalar(select(Report).where(Report.tracking_id == tracking))
-        sops = s.execute(select(ProcessInstance.status, ProcessInstance.instansi_id)
-                         .where(ProcessInstance.report_id == report.id,
-                                ProcessInstance.parent_id.is_not(None))
-                         .order_by(ProcessInstance.id)).all()
+        sops = s.execute(
+            select(ProcessInstance.status, ProcessInstance.instansi_id)
+            .where(ProcessInstance.report_id == report.id, ProcessInstance.parent_id.is_not(None))
+            .order_by(ProcessInstance.id)
+        ).all()
         assert [status for status, _ in sops] == ["completed", "running"]
         assert sops[0][1] != sops[1][1] == report.current_instansi_id
-    assert kinds(api.report(tracking)) == ["filed", "forwarded", "returned", "forwarded",
-                                           "disposed"]
+    assert kinds(api.report(tracking)) == [
+        "filed",
+        "forwarded",
+        "returned",
+        "forwarded",
+        "disposed",
+    ]
 
 
 def test_arsipkan_with_reason(api: Api) -> None:
     filed = api.file()
     tracking = filed["tracking_id"]
     api.complete("nasional", tracking, {"outcome": "arsipkan"}, expect=422)
-    api.complete("nasional", tracking, {"outcome": "arsipkan",
-                                        "reason": "Laporan duplikat dari laporan lain."})
+    api.complete(
+        "nasional",
+        tracking,
+        {"outcome": "arsipkan", "reason": "Laporan duplikat dari laporan lain."},
+    )
     final = api.report(tracking)
     assert final["status"] == "archived" and final["closed_at"]
     assert final["timeline"][-1]["text"] == "Laporan duplikat dari laporan lain."
@@ -137,8 +167,12 @@ def test_rahasia_report_answers_only_with_secret(api: Api) -> None:
     filed = api.file(rahasia=True)
     tracking = filed["tracking_id"]
     assert api.call("GET", f"/api/v1/reports/{tracking}").status_code == 404
-    assert api.call("GET", f"/api/v1/reports/{tracking}",
-                    query={"secret": "wrong-secret-xx"}).status_code == 404
+    assert (
+        api.call(
+            "GET", f"/api/v1/reports/{tracking}", query={"secret": "wrong-secret-xx"}
+        ).status_code
+        == 404
+    )
     assert api.report(tracking, filed["secret"])["rahasia"] is True
 
 

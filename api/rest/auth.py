@@ -35,6 +35,5 @@ class Login(MethodView):
     @blp.response(200, TokenSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Exchange a username and password for a bearer token."""
-        token, row = auth.login(db.session(), username=data["username"],
-                                password=data["password"])
+        token, row = auth.login(db.session(), username=data["username"], password=data["password"])
         return {"token": token, "token_type": "Bearer", "expires_at": row.expires_at}

@@ -27,6 +27,9 @@ def readyz():  # type: ignore[no-untyped-def]
         return problem(503, "the database does not answer", code="database_unreachable")
     head = schema.head_revision()
     if current != head:
-        return problem(503, f"migrations are not current ({current} != {head}); "
-                            f"run `{schema.FIX_COMMAND}`", code="migrations_pending")
+        return problem(
+            503,
+            f"migrations are not current ({current} != {head}); run `{schema.FIX_COMMAND}`",
+            code="migrations_pending",
+        )
     return jsonify(status="ready", revision=current)

@@ -18,8 +18,9 @@ from api.schemas.reports import (
 )
 from engine.services import reports
 
-blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports",
-                description="File and track reports (public)")
+blp = Blueprint(
+    "reports", __name__, url_prefix="/api/v1/reports", description="File and track reports (public)"
+)
 
 
 @blp.route("")
@@ -29,8 +30,11 @@ class Reports(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """File a report; answers with the tracking id and the pelapor's secret."""
         filed = reports.create(db.session(), data=data)
-        return {"tracking_id": filed.report.tracking_id, "secret": filed.secret,
-                "status": filed.report.status}
+        return {
+            "tracking_id": filed.report.tracking_id,
+            "secret": filed.secret,
+            "status": filed.report.status,
+        }
 
 
 @blp.route("/<string:tracking_id>")
@@ -42,11 +46,19 @@ class ReportByTracking(MethodView):
         view = reports.get_public(db.session(), tracking_id=tracking_id, secret=query["secret"])
         r = view.report
         return {
-            "tracking_id": r.tracking_id, "classification": r.classification,
-            "category": r.category, "title": r.title, "body": r.body,
-            "region_code": r.region_code, "status": r.status, "anonim": r.anonim,
-            "rahasia": r.rahasia, "created_at": r.created_at, "closed_at": r.closed_at,
-            "current_due_at": view.current_due_at, "timeline": view.timeline,
+            "tracking_id": r.tracking_id,
+            "classification": r.classification,
+            "category": r.category,
+            "title": r.title,
+            "body": r.body,
+            "region_code": r.region_code,
+            "status": r.status,
+            "anonim": r.anonim,
+            "rahasia": r.rahasia,
+            "created_at": r.created_at,
+            "closed_at": r.closed_at,
+            "current_due_at": view.current_due_at,
+            "timeline": view.timeline,
         }
 
 

@@ -12,8 +12,12 @@ from api.rest.auth import current_principal
 from api.schemas.tasks import CompleteSchema, TaskDetailSchema, TaskListQuerySchema, TaskSchema
 from engine.services import tasks
 
-blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks",
-                description="Officers' human tasks (bearer token)")
+blp = Blueprint(
+    "tasks",
+    __name__,
+    url_prefix="/api/v1/tasks",
+    description="Officers' human tasks (bearer token)",
+)
 SECURITY = [{"bearer": []}]
 
 
@@ -54,5 +58,6 @@ class Complete(MethodView):
     @blp.response(200, TaskSchema)
     def post(self, body: dict[str, Any], task_id: int) -> Any:
         """Complete a task with the form data its BPMN task asks for."""
-        return tasks.complete(db.session(), principal=current_principal(), task_id=task_id,
-                              data=body["data"])
+        return tasks.complete(
+            db.session(), principal=current_principal(), task_id=task_id, data=body["data"]
+        )

@@ -16,21 +16,28 @@ class ReportCreateSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(min=5, max=200))
     body = fields.String(required=True, validate=validate.Length(min=20, max=20000))
     region_code = fields.String(required=True, validate=validate.Length(min=2, max=16))
-    target_instansi = fields.String(load_default=None, allow_none=True,
-                                    validate=validate.Length(max=32))
+    target_instansi = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=32)
+    )
     anonim = fields.Boolean(load_default=False)
     rahasia = fields.Boolean(load_default=False)
-    pelapor_name = fields.String(load_default=None, allow_none=True,
-                                 validate=validate.Length(min=1, max=200))
-    pelapor_email = fields.Email(load_default=None, allow_none=True,
-                                 validate=validate.Length(max=254))
+    pelapor_name = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=200)
+    )
+    pelapor_email = fields.Email(
+        load_default=None, allow_none=True, validate=validate.Length(max=254)
+    )
     pelapor_phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
 
 
 class FiledSchema(Schema):
     tracking_id = fields.String(required=True)
-    secret = fields.String(required=True, metadata={
-        "description": "the pelapor's secret: needed to reply, and to see a rahasia report"})
+    secret = fields.String(
+        required=True,
+        metadata={
+            "description": "the pelapor's secret: needed to reply, and to see a rahasia report"
+        },
+    )
     status = fields.String(required=True)
 
 
@@ -71,6 +78,7 @@ class ReplySchema(Schema):
     secret = fields.String(required=True, validate=validate.Length(min=8, max=128))
     kind = fields.String(required=True, validate=validate.OneOf(REPLY_KINDS))
     text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
-    rating = fields.Integer(load_default=None, allow_none=True,
-                            validate=validate.Range(min=1, max=5))
+    rating = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=5)
+    )
     satisfied = fields.Boolean(load_default=None, allow_none=True)

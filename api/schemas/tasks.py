@@ -55,5 +55,8 @@ class TaskListQuerySchema(Schema):
 
 
 class CompleteSchema(Schema):
-    data = fields.Dict(keys=fields.String(validate=validate.Length(max=64)), required=True,
-                       metadata={"description": "the form data the BPMN task asks for"})
+    data = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=64)),
+        required=True,
+        metadata={"description": "the form data the BPMN task asks for"},
+    )

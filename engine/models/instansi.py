@@ -8,8 +8,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from engine.db import Base
 
 INSTANSI_KINDS = (
-    "kementerian", "lembaga", "lembaga_negara", "provinsi", "kabupaten", "kota",
-    "bumn", "perguruan_tinggi", "perwakilan",
+    "kementerian",
+    "lembaga",
+    "lembaga_negara",
+    "provinsi",
+    "kabupaten",
+    "kota",
+    "bumn",
+    "perguruan_tinggi",
+    "perwakilan",
 )
 TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 

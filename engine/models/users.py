@@ -10,8 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from engine.db import Base, UTCDateTime
 
 ROLES = (
-    "admin_nasional", "admin_instansi", "admin_unit", "pejabat_penghubung",
-    "supervisor", "process_designer", "operator",
+    "admin_nasional",
+    "admin_instansi",
+    "admin_unit",
+    "pejabat_penghubung",
+    "supervisor",
+    "process_designer",
+    "operator",
 )
 
 

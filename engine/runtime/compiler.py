@@ -23,8 +23,9 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 class BpmnError(ValueError):
     """A BPMN file that cannot be deployed; `element_id` and `line` point at the cause."""
 
-    def __init__(self, message: str, *, element_id: str | None = None,
-                 line: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, element_id: str | None = None, line: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.element_id = element_id
@@ -65,7 +66,7 @@ def _executable_process_id(tree: etree._ElementTree, wanted: str | None) -> str:
         return wanted
     if len(ids) != 1:
         raise BpmnError(
-            f"expected exactly one executable process (isExecutable=\"true\"), found {len(ids)}"
+            f'expected exactly one executable process (isExecutable="true"), found {len(ids)}'
         )
     return str(ids[0])
 
@@ -104,14 +105,18 @@ def parse_specs(tree: etree._ElementTree, process_id: str, filename: str) -> tup
         parser.add_bpmn_xml(tree, filename=filename)
         return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        raise BpmnError(str(exc), element_id=getattr(exc, "id", None),
-                        line=getattr(exc, "line_number", None) or None) from exc
+        raise BpmnError(
+            str(exc),
+            element_id=getattr(exc, "id", None),
+            line=getattr(exc, "line_number", None) or None,
+        ) from exc
     except SpiffWorkflowException as exc:
         raise BpmnError(str(exc)) from exc
 
 
-def compile_bpmn(xml: bytes, *, process_id: str | None = None,
-                 filename: str = "upload.bpmn") -> CompiledDefinition:
+def compile_bpmn(
+    xml: bytes, *, process_id: str | None = None, filename: str = "upload.bpmn"
+) -> CompiledDefinition:
     """Parse, validate and extract everything the engine stores for one deployment."""
     try:
         tree = parse_untrusted_xml(xml)

@@ -17,8 +17,12 @@ def parse_untrusted_xml(data: bytes | str) -> etree._ElementTree:
     if len(raw) > MAX_BPMN_BYTES:
         raise UnsafeXml(f"file is larger than {MAX_BPMN_BYTES // (1024 * 1024)} MB")
     parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=False,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=False,
     )
     try:
         root = etree.fromstring(raw, parser=parser)

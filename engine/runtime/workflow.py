@@ -81,8 +81,12 @@ class Workflow:
 
     def ready_user_tasks(self) -> list[ReadyTask]:
         return [
-            ReadyTask(str(t.id), t.task_spec.name, t.task_spec.bpmn_name or t.task_spec.name,
-                      t.task_spec.lane)
+            ReadyTask(
+                str(t.id),
+                t.task_spec.name,
+                t.task_spec.bpmn_name or t.task_spec.name,
+                t.task_spec.lane,
+            )
             for t in self._wf.get_tasks(state=TaskState.READY, manual=True)
         ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,8 +25,7 @@ _hasher = PasswordHasher()
 def configure_hasher(*, time_cost: int, memory_cost: int, parallelism: int = 1) -> None:
     """Tune argon2 (the defaults are production strength; tests use a cheap setting)."""
     global _hasher
-    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost,
-                             parallelism=parallelism)
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
 
 
 def hash_password(password: str) -> str:
@@ -59,12 +59,24 @@ class Principal:
         return {m.role for m in self.memberships}
 
 
-def create_user(session: Session, *, username: str, full_name: str, password: str,
-                email: str | None = None,
-                roles: list[tuple[str, str | None, str | None]] = ()) -> User:  # type: ignore[assignment]
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    full_name: str,
+    password: str,
+    email: str | None = None,
+    roles: Sequence[tuple[str, str | None, str | None]] = (),
+) -> User:
     """Create a user with (role, instansi code, unit code) memberships; caller commits."""
-    user = User(username=username, full_name=full_name, email=email,
-                password_hash=hash_password(password), active=True, created_at=clock.now())
+    user = User(
+        username=username,
+        full_name=full_name,
+        email=email,
+        password_hash=hash_password(password),
+        active=True,
+        created_at=clock.now(),
+    )
     for role, instansi_code, unit_code in roles:
         if role not in ROLES:
             raise InvalidInput(f"unknown role '{role}'", field="role")
@@ -79,8 +91,7 @@ def create_user(session: Session, *, username: str, full_name: str, password: st
             if unit is None:
                 raise InvalidInput(f"unknown unit '{unit_code}'", field="unit")
             unit_id, instansi_id = unit.id, unit.instansi_id
-        user.memberships.append(RoleMembership(role=role, instansi_id=instansi_id,
-                                               unit_id=unit_id))
+        user.memberships.append(RoleMembership(role=role, instansi_id=instansi_id, unit_id=unit_id))
     session.add(user)
     session.flush()
     return user
@@ -100,8 +111,12 @@ def login(session: Session, *, username: str, password: str) -> tuple[str, AuthT
             raise Unauthorized("wrong username or password", field="password")
         token = secrets.token_urlsafe(32)
         now = clock.now()
-        row = AuthToken(token_hash=_token_hash(token), user_id=user.id, created_at=now,
-                        expires_at=now + TOKEN_LIFETIME)
+        row = AuthToken(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + TOKEN_LIFETIME,
+        )
         session.add(row)
     return token, row
 
@@ -112,9 +127,13 @@ def authenticate(session: Session, *, token: str) -> Principal:
         row = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(token)))
         if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
             raise Unauthorized("the token is missing, expired or revoked")
-        user = session.scalar(select(User).options(selectinload(User.memberships))
-                              .where(User.id == row.user_id))
+        user = session.scalar(
+            select(User).options(selectinload(User.memberships)).where(User.id == row.user_id)
+        )
         if user is None or not user.active:
             raise Unauthorized("the account is disabled")
-        return Principal(user.id, user.username, tuple(
-            Membership(m.role, m.instansi_id, m.unit_id) for m in user.memberships))
+        return Principal(
+            user.id,
+            user.username,
+            tuple(Membership(m.role, m.instansi_id, m.unit_id) for m in user.memberships),
+        )

@@ -38,21 +38,34 @@ def role_for_lane(lane: str | None) -> str:
 def load_workflow(session: Session, instance: ProcessInstance) -> Workflow:
     """Restore an instance's engine state from the database and announce it (tests may wait)."""
     wf = Workflow.load(instance.state_json, instance.definition.spec_json)
-    events.publish(session, events.Event(INSTANCE_LOADED, instance.report_id,
-                                         {"instance_id": instance.id}))
+    events.publish(
+        session, events.Event(INSTANCE_LOADED, instance.report_id, {"instance_id": instance.id})
+    )
     return wf
 
 
-def start_instance(session: Session, *, report: Report, definition: ProcessDefinition,
-                   data: dict[str, Any], parent: ProcessInstance | None = None,
-                   instansi_id: int | None = None) -> ProcessInstance:
+def start_instance(
+    session: Session,
+    *,
+    report: Report,
+    definition: ProcessDefinition,
+    data: dict[str, Any],
+    parent: ProcessInstance | None = None,
+    instansi_id: int | None = None,
+) -> ProcessInstance:
     wf = Workflow.start(definition.spec_json, data)
     now = clock.now()
     instance = ProcessInstance(
-        report_id=report.id, definition_id=definition.id, definition=definition,
-        parent_id=parent.id if parent else None, instansi_id=instansi_id, status=RUNNING,
-        state_json=wf.dump(), serializer_version=wf.serializer_version,
-        created_at=now, updated_at=now,
+        report_id=report.id,
+        definition_id=definition.id,
+        definition=definition,
+        parent_id=parent.id if parent else None,
+        instansi_id=instansi_id,
+        status=RUNNING,
+        state_json=wf.dump(),
+        serializer_version=wf.serializer_version,
+        created_at=now,
+        updated_at=now,
     )
     session.add(instance)
     session.flush()
@@ -61,16 +74,24 @@ def start_instance(session: Session, *, report: Report, definition: ProcessDefin
 
 
 def running_child(session: Session, instance: ProcessInstance) -> ProcessInstance | None:
-    return session.scalar(select(ProcessInstance).where(
-        ProcessInstance.parent_id == instance.id, ProcessInstance.status == RUNNING))
+    return session.scalar(
+        select(ProcessInstance).where(
+            ProcessInstance.parent_id == instance.id, ProcessInstance.status == RUNNING
+        )
+    )
 
 
 def running_instance(session: Session, report: Report, kind: str) -> ProcessInstance:
     found = session.scalar(
-        select(ProcessInstance).join(ProcessDefinition)
-        .where(ProcessInstance.report_id == report.id, ProcessInstance.status == RUNNING,
-               ProcessDefinition.kind == kind)
-        .order_by(ProcessInstance.id.desc()).limit(1)
+        select(ProcessInstance)
+        .join(ProcessDefinition)
+        .where(
+            ProcessInstance.report_id == report.id,
+            ProcessInstance.status == RUNNING,
+            ProcessDefinition.kind == kind,
+        )
+        .order_by(ProcessInstance.id.desc())
+        .limit(1)
     )
     if found is None:
         raise Conflict("this report has no running process at that step", field="tracking_id")
@@ -90,8 +111,11 @@ def settle(session: Session, *, report: Report, instance: ProcessInstance, wf: W
         if instance.parent_id is not None:
             _report_to_parent(session, report=report, child=instance, result=wf.data)
         return
-    if (instance.definition.kind == "intake" and INSTANSI_RESULT in wf.waiting_messages()
-            and running_child(session, instance) is None):
+    if (
+        instance.definition.kind == "intake"
+        and INSTANSI_RESULT in wf.waiting_messages()
+        and running_child(session, instance) is None
+    ):
         _start_sop(session, report=report, intake=instance)
 
 
@@ -102,16 +126,25 @@ def _start_sop(session: Session, *, report: Report, intake: ProcessInstance) -> 
     if instansi is None:
         raise NotFound("unknown instansi", field="target_instansi")
     sop = definitions.sop_for(session, instansi)
-    start_instance(session, report=report, definition=sop, parent=intake,
-                   instansi_id=instansi.id, data={
-                       "report_id": report.id, "tracking_id": report.tracking_id,
-                       "target_instansi": instansi.code,
-                       "classification": report.classification, "reopened": False,
-                   })
+    start_instance(
+        session,
+        report=report,
+        definition=sop,
+        parent=intake,
+        instansi_id=instansi.id,
+        data={
+            "report_id": report.id,
+            "tracking_id": report.tracking_id,
+            "target_instansi": instansi.code,
+            "classification": report.classification,
+            "reopened": False,
+        },
+    )
 
 
-def _report_to_parent(session: Session, *, report: Report, child: ProcessInstance,
-                      result: dict[str, Any]) -> None:
+def _report_to_parent(
+    session: Session, *, report: Report, child: ProcessInstance, result: dict[str, Any]
+) -> None:
     parent = session.get(ProcessInstance, child.parent_id)
     if parent is None or parent.status != RUNNING:
         return
@@ -120,19 +153,25 @@ def _report_to_parent(session: Session, *, report: Report, child: ProcessInstanc
     settle(session, report=report, instance=parent, wf=wf)
 
 
-def _sync_tasks(session: Session, *, report: Report, instance: ProcessInstance,
-                wf: Workflow) -> None:
+def _sync_tasks(
+    session: Session, *, report: Report, instance: ProcessInstance, wf: Workflow
+) -> None:
     """Make the open human-task rows of the instance match the engine's ready user tasks."""
     ready = {t.guid: t for t in wf.ready_user_tasks()}
-    open_rows = session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.status == "open")).all()
+    open_rows = session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open")
+    ).all()
     now = clock.now()
     for row in open_rows:
         if row.task_guid not in ready:
             row.status = CANCELLED
             row.completed_at = now
-            events.publish(session, events.Event(events.TASK_CLOSED, report.id,
-                                                 {"task_id": row.id, "outcome": CANCELLED}))
+            events.publish(
+                session,
+                events.Event(
+                    events.TASK_CLOSED, report.id, {"task_id": row.id, "outcome": CANCELLED}
+                ),
+            )
     known = {row.task_guid for row in open_rows}
     meta = instance.definition.task_meta
     for guid, task in ready.items():
@@ -141,14 +180,26 @@ def _sync_tasks(session: Session, *, report: Report, instance: ProcessInstance,
         role = role_for_lane(task.lane)
         national = role == "admin_nasional"
         row = HumanTask(
-            instance_id=instance.id, report_id=report.id, task_guid=guid, bpmn_id=task.bpmn_id,
-            name=task.name, lane=task.lane, role=role,
+            instance_id=instance.id,
+            report_id=report.id,
+            task_guid=guid,
+            bpmn_id=task.bpmn_id,
+            name=task.name,
+            lane=task.lane,
+            role=role,
             milestone=(meta.get(task.bpmn_id) or {}).get("milestone"),
             instansi_id=None if national else instance.instansi_id,
             unit_id=report.current_unit_id if role in UNIT_ROLES else None,
-            status="open", created_at=now,
+            status="open",
+            created_at=now,
         )
         session.add(row)
         session.flush()
-        events.publish(session, events.Event(events.TASK_OPENED, report.id, {
-            "task_id": row.id, "milestone": row.milestone, "instansi_id": row.instansi_id}))
+        events.publish(
+            session,
+            events.Event(
+                events.TASK_OPENED,
+                report.id,
+                {"task_id": row.id, "milestone": row.milestone, "instansi_id": row.instansi_id},
+            ),
+        )

@@ -16,9 +16,16 @@ from engine.errors import InvalidInput
 from engine.models import Instansi, Report, TimelineEntry, Unit
 
 
-def add_timeline(session: Session, report: Report, kind: str, *, new_status: str | None = None,
-                 text: str | None = None, public: bool = True,
-                 data: dict[str, Any] | None = None) -> None:
+def add_timeline(
+    session: Session,
+    report: Report,
+    kind: str,
+    *,
+    new_status: str | None = None,
+    text: str | None = None,
+    public: bool = True,
+    data: dict[str, Any] | None = None,
+) -> None:
     """Append a timeline entry; when `new_status` is given, move the report through the table."""
     now = clock.now()
     if new_status is not None and new_status != report.status:
@@ -27,11 +34,21 @@ def add_timeline(session: Session, report: Report, kind: str, *, new_status: str
         report.status = new_status
         if new_status in status.FINAL:
             report.closed_at = now
-        events.publish(session, events.Event(events.STATUS_CHANGED, report.id,
-                                             {"from": old, "to": new_status}))
+        events.publish(
+            session, events.Event(events.STATUS_CHANGED, report.id, {"from": old, "to": new_status})
+        )
     report.updated_at = now
-    session.add(TimelineEntry(report_id=report.id, at=now, kind=kind, status=new_status,
-                              public=public, text=text, data=data))
+    session.add(
+        TimelineEntry(
+            report_id=report.id,
+            at=now,
+            kind=kind,
+            status=new_status,
+            public=public,
+            text=text,
+            data=data,
+        )
+    )
 
 
 def resolve_instansi(session: Session, code: Any, field: str) -> Instansi:
@@ -52,21 +69,25 @@ def resolve_unit(session: Session, instansi_id: int | None, code: Any, field: st
     return found
 
 
-def check_references(session: Session, report: Report, milestone: str | None,
-                     data: dict[str, Any]) -> None:
+def check_references(
+    session: Session, report: Report, milestone: str | None, data: dict[str, Any]
+) -> None:
     """Refuse a task completion that names an unknown instansi/unit, before the engine runs."""
     outcome = data.get("outcome")
     if milestone == "verification" and outcome == "forward":
         resolve_instansi(session, data.get("target_instansi"), "target_instansi")
     if milestone == "disposition" and outcome == "disposisi":
         resolve_unit(session, report.current_instansi_id, data.get("target_unit"), "target_unit")
-    if outcome in {"tunda", "bukan_wewenang", "arsipkan"} and not str(
-            data.get("reason") or "").strip():
+    if (
+        outcome in {"tunda", "bukan_wewenang", "arsipkan"}
+        and not str(data.get("reason") or "").strip()
+    ):
         raise InvalidInput(f"a reason is required for outcome '{outcome}'", field="reason")
 
 
-def apply_task_outcome(session: Session, report: Report, milestone: str | None,
-                       data: dict[str, Any]) -> None:
+def apply_task_outcome(
+    session: Session, report: Report, milestone: str | None, data: dict[str, Any]
+) -> None:
     """Route the report and move its status for a human task just completed."""
     outcome = data.get("outcome")
     reason = data.get("reason")
@@ -75,8 +96,13 @@ def apply_task_outcome(session: Session, report: Report, milestone: str | None,
             target = resolve_instansi(session, data.get("target_instansi"), "target_instansi")
             report.current_instansi_id = target.id
             report.current_unit_id = None
-            add_timeline(session, report, "forwarded", new_status=status.FORWARDED,
-                         data={"instansi": target.code, "instansi_name": target.name})
+            add_timeline(
+                session,
+                report,
+                "forwarded",
+                new_status=status.FORWARDED,
+                data={"instansi": target.code, "instansi_name": target.name},
+            )
         elif outcome == "tunda":
             add_timeline(session, report, "on_hold", new_status=status.ON_HOLD, text=reason)
         elif outcome == "bukan_wewenang":
@@ -87,14 +113,26 @@ def apply_task_outcome(session: Session, report: Report, milestone: str | None,
         if outcome == "bukan_wewenang":
             report.current_instansi_id = None
             report.current_unit_id = None
-            add_timeline(session, report, "returned", new_status=status.PENDING_VERIFICATION,
-                         text=reason)
+            add_timeline(
+                session, report, "returned", new_status=status.PENDING_VERIFICATION, text=reason
+            )
         else:
-            unit = resolve_unit(session, report.current_instansi_id, data.get("target_unit"),
-                                "target_unit")
+            unit = resolve_unit(
+                session, report.current_instansi_id, data.get("target_unit"), "target_unit"
+            )
             report.current_unit_id = unit.id
-            add_timeline(session, report, "disposed", new_status=status.IN_PROGRESS,
-                         data={"unit": unit.code, "unit_name": unit.name})
+            add_timeline(
+                session,
+                report,
+                "disposed",
+                new_status=status.IN_PROGRESS,
+                data={"unit": unit.code, "unit_name": unit.name},
+            )
     elif milestone == "follow-up":
-        add_timeline(session, report, "follow_up", new_status=status.FOLLOWED_UP,
-                     text=data.get("tindak_lanjut"))
+        add_timeline(
+            session,
+            report,
+            "follow_up",
+            new_status=status.FOLLOWED_UP,
+            text=data.get("tindak_lanjut"),
+        )

@@ -47,27 +47,45 @@ def create(session: Session, *, data: dict[str, Any]) -> FiledReport:
         secret = secrets.token_urlsafe(24)
         now = clock.now()
         report = Report(
-            tracking_id=new_tracking_id(), secret_hash=hash_secret(secret),
-            classification=data["classification"], category=data["category"],
-            title=data["title"], body=data["body"], region_code=region.code,
+            tracking_id=new_tracking_id(),
+            secret_hash=hash_secret(secret),
+            classification=data["classification"],
+            category=data["category"],
+            title=data["title"],
+            body=data["body"],
+            region_code=region.code,
             target_instansi_id=target.id if target else None,
-            anonim=data.get("anonim", False), rahasia=data.get("rahasia", False),
-            pelapor_name=data.get("pelapor_name"), pelapor_email=data.get("pelapor_email"),
+            anonim=data.get("anonim", False),
+            rahasia=data.get("rahasia", False),
+            pelapor_name=data.get("pelapor_name"),
+            pelapor_email=data.get("pelapor_email"),
             pelapor_phone=data.get("pelapor_phone"),
-            status=status.PENDING_VERIFICATION, created_at=now, updated_at=now,
+            status=status.PENDING_VERIFICATION,
+            created_at=now,
+            updated_at=now,
         )
         session.add(report)
         session.flush()
         add_timeline(session, report, "filed")
         intake = definitions.newest_intake(session)
-        driver.start_instance(session, report=report, definition=intake, data={
-            "report_id": report.id, "tracking_id": report.tracking_id,
-            "classification": report.classification,
-            "target_instansi": target.code if target else None,
-        })
-        audit.record(session, actor="pelapor", action="report.filed", report_id=report.id,
-                     data={"classification": report.classification,
-                           "region_code": report.region_code})
+        driver.start_instance(
+            session,
+            report=report,
+            definition=intake,
+            data={
+                "report_id": report.id,
+                "tracking_id": report.tracking_id,
+                "classification": report.classification,
+                "target_instansi": target.code if target else None,
+            },
+        )
+        audit.record(
+            session,
+            actor="pelapor",
+            action="report.filed",
+            report_id=report.id,
+            data={"classification": report.classification, "region_code": report.region_code},
+        )
     return FiledReport(report, secret)
 
 
@@ -99,9 +117,11 @@ def get_public(session: Session, *, tracking_id: str, secret: str | None = None)
             raise NotFound("no report with this tracking id", field="tracking_id")
         timeline = [t for t in report.timeline if t.public or owner]
         due = session.scalar(
-            select(HumanTask.due_at).where(HumanTask.report_id == report.id,
-                                           HumanTask.status == "open")
-            .order_by(HumanTask.id.desc()).limit(1))
+            select(HumanTask.due_at)
+            .where(HumanTask.report_id == report.id, HumanTask.status == "open")
+            .order_by(HumanTask.id.desc())
+            .limit(1)
+        )
         session.expunge_all()
     return PublicView(report, timeline, due, owner)
 
@@ -122,8 +142,14 @@ def reply(session: Session, *, tracking_id: str, secret: str, data: dict[str, An
                 raise Conflict("the report is not waiting for information", field="kind")
             if not text:
                 raise InvalidInput("the information is required", field="text")
-            add_timeline(session, report, "info_supplied", new_status=status.PENDING_VERIFICATION,
-                         text=text, public=False)
+            add_timeline(
+                session,
+                report,
+                "info_supplied",
+                new_status=status.PENDING_VERIFICATION,
+                text=text,
+                public=False,
+            )
             _deliver(session, report, "intake", "pelapor_info", {"text": text})
         elif kind == "rating":
             if report.status != status.FOLLOWED_UP:
@@ -131,10 +157,18 @@ def reply(session: Session, *, tracking_id: str, secret: str, data: dict[str, An
             if data.get("rating") is None or data.get("satisfied") is None:
                 field = "rating" if data.get("rating") is None else "satisfied"
                 raise InvalidInput("a rating needs `rating` and `satisfied`", field=field)
-            payload = {"rating": data["rating"], "satisfied": data["satisfied"],
-                       "comment": text or ""}
-            add_timeline(session, report, "rated", text=text,
-                         data={"rating": data["rating"], "satisfied": data["satisfied"]})
+            payload = {
+                "rating": data["rating"],
+                "satisfied": data["satisfied"],
+                "comment": text or "",
+            }
+            add_timeline(
+                session,
+                report,
+                "rated",
+                text=text,
+                data={"rating": data["rating"], "satisfied": data["satisfied"]},
+            )
             sop = _deliver(session, report, "sop", "pelapor_rating", payload)
             if sop.status == driver.COMPLETED:
                 add_timeline(session, report, "closed", new_status=status.CLOSED)
@@ -145,13 +179,13 @@ def reply(session: Session, *, tracking_id: str, secret: str, data: dict[str, An
             if not text:
                 raise InvalidInput("the comment is required", field="text")
             add_timeline(session, report, "comment", text=text, public=False)
-        audit.record(session, actor="pelapor", action=f"report.reply.{kind}",
-                     report_id=report.id)
+        audit.record(session, actor="pelapor", action=f"report.reply.{kind}", report_id=report.id)
     return report
 
 
-def _deliver(session: Session, report: Report, kind: str, message: str,
-             payload: dict[str, Any]) -> Any:
+def _deliver(
+    session: Session, report: Report, kind: str, message: str, payload: dict[str, Any]
+) -> Any:
     instance = driver.running_instance(session, report, kind)
     wf = driver.load_workflow(session, instance)
     if message not in wf.waiting_messages():

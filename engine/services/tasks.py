@@ -35,21 +35,25 @@ def _visible_clause(principal: Principal) -> Any:
     return or_(HumanTask.assignee_id == principal.user_id, _eligible_clause(principal))
 
 
-def list_for(session: Session, *, principal: Principal, limit: int = 100,
-             offset: int = 0) -> list[HumanTask]:
+def list_for(
+    session: Session, *, principal: Principal, limit: int = 100, offset: int = 0
+) -> list[HumanTask]:
     """My tasks and the open tasks of my roles' instansi/units, soonest due first."""
     with session.begin():
         rows = session.scalars(
-            select(HumanTask).where(HumanTask.status == "open", _visible_clause(principal))
+            select(HumanTask)
+            .where(HumanTask.status == "open", _visible_clause(principal))
             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-            .limit(limit).offset(offset)
+            .limit(limit)
+            .offset(offset)
         ).all()
         session.expunge_all()
     return list(rows)
 
 
-def _get_visible(session: Session, principal: Principal, task_id: int,
-                 *, lock: bool = False) -> HumanTask:
+def _get_visible(
+    session: Session, principal: Principal, task_id: int, *, lock: bool = False
+) -> HumanTask:
     stmt = select(HumanTask).where(HumanTask.id == task_id, _visible_clause(principal))
     task = session.scalar(stmt.with_for_update() if lock else stmt)
     if task is None:  # another instansi's task looks exactly like a missing one
@@ -72,9 +76,13 @@ def form_for(session: Session, task: HumanTask, definition: ProcessDefinition) -
     if task.milestone is None:
         return None
     for key in ("sop-default", "intake"):
-        national = session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
-                                  .order_by(ProcessDefinition.version.desc()).limit(1))
-        for item in (national.task_meta.values() if national else []):
+        national = session.scalar(
+            select(ProcessDefinition)
+            .where(ProcessDefinition.key == key)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
+        )
+        for item in national.task_meta.values() if national else []:
             if item.get("milestone") == task.milestone and item.get("form_schema"):
                 return dict(item["form_schema"])
     return None
@@ -100,8 +108,14 @@ def claim(session: Session, *, principal: Principal, task_id: int) -> HumanTask:
             raise Conflict("the task is claimed by another officer", field="task_id")
         task.assignee_id = principal.user_id
         task.claimed_at = clock.now()
-        audit.record(session, actor=principal.actor, action="task.claimed",
-                     report_id=task.report_id, instance_id=task.instance_id, task_id=task.id)
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="task.claimed",
+            report_id=task.report_id,
+            instance_id=task.instance_id,
+            task_id=task.id,
+        )
     return task
 
 
@@ -122,8 +136,9 @@ def _validate_form(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
         raise InvalidInput(f"form data rejected: {first.message}", field=field)
 
 
-def complete(session: Session, *, principal: Principal, task_id: int,
-             data: dict[str, Any]) -> HumanTask:
+def complete(
+    session: Session, *, principal: Principal, task_id: int, data: dict[str, Any]
+) -> HumanTask:
     """Complete a task: load, run, save, sync tasks, audit; one transaction, 409 on a race."""
     try:
         with session.begin():
@@ -147,16 +162,29 @@ def complete(session: Session, *, principal: Principal, task_id: int,
             task.completed_at = now
             task.completed_by_id = principal.user_id
             task.assignee_id = task.assignee_id or principal.user_id
-            events.publish(session, events.Event(events.TASK_CLOSED, report.id,
-                                                 {"task_id": task.id, "outcome": "completed"}))
+            events.publish(
+                session,
+                events.Event(
+                    events.TASK_CLOSED, report.id, {"task_id": task.id, "outcome": "completed"}
+                ),
+            )
             progress.apply_task_outcome(session, report, task.milestone, data)
             driver.settle(session, report=report, instance=instance, wf=wf)
-            audit.record(session, actor=principal.actor, action="task.completed",
-                         report_id=report.id, instance_id=instance.id, task_id=task.id,
-                         data={"bpmn_id": task.bpmn_id, "milestone": task.milestone,
-                               "outcome": data.get("outcome")})
+            audit.record(
+                session,
+                actor=principal.actor,
+                action="task.completed",
+                report_id=report.id,
+                instance_id=instance.id,
+                task_id=task.id,
+                data={
+                    "bpmn_id": task.bpmn_id,
+                    "milestone": task.milestone,
+                    "outcome": data.get("outcome"),
+                },
+            )
     except StaleDataError as exc:
-        raise Conflict("someone else changed this report at the same moment; reload",
-                       field="task_id") from exc
+        raise Conflict(
+            "someone else changed this report at the same moment; reload", field="task_id"
+        ) from exc
     return task
-
