@@ -48,7 +48,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     db.init_app(app, settings.DATABASE_URL)
     if settings.CHECK_MIGRATIONS:
-        schema.require_current(db.engine(app))
+        try:
+            schema.require_current(db.engine(app))
+        except BaseException:
+            db.engine(app).dispose()
+            raise
 
     api = LaporApi(
         app,

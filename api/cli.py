@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import sessionmaker
 from tqdm import tqdm
 
 from api.config import Settings
@@ -17,10 +20,16 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _factory(url: str):  # type: ignore[no-untyped-def]
+@contextmanager
+def _sessions(url: str) -> Iterator[sessionmaker]:
+    """A session factory on `url` whose engine is disposed when the command ends."""
     from engine.db import make_engine, make_session_factory
 
-    return make_session_factory(make_engine(url))
+    engine = make_engine(url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 @click.group()
@@ -57,8 +66,7 @@ def seed() -> None:
     """Load the instansi registry and demo users when the database is empty."""
     from engine.seed import loader
 
-    factory = _factory(_settings().DATABASE_URL)
-    with factory() as session, session.begin():
+    with _sessions(_settings().DATABASE_URL) as factory, factory() as session, session.begin():
         if loader.registry_loaded(session):
             click.echo("registry already loaded")
         else:
@@ -75,8 +83,7 @@ def deploy() -> None:
     from engine.services import definitions
 
     settings = _settings()
-    factory = _factory(settings.DATABASE_URL)
-    with factory() as session, session.begin():
+    with _sessions(settings.DATABASE_URL) as factory, factory() as session, session.begin():
         for d in definitions.deploy_national(session, Path(settings.BPMN_DIR)):
             click.echo(f"{d.key} v{d.version} ({d.checksum[:12]})")
 
@@ -125,8 +132,7 @@ def dev_generate(count: int, seed_value: int, days: int) -> None:
     """Create COUNT realistic reports across instansi, statuses and dates."""
     from engine import devdata
 
-    factory = _factory(_settings().DATABASE_URL)
-    with tqdm(total=count, unit="report") as bar:
+    with _sessions(_settings().DATABASE_URL) as factory, tqdm(total=count, unit="report") as bar:
         devdata.generate(
             factory,
             count=count,

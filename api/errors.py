@@ -61,6 +61,8 @@ def _first_field(messages: Any, prefix: str = "") -> str | None:
         for key, value in messages.items():
             if key in {"json", "query", "form", "files", "headers", "view_args"}:
                 return _first_field(value, prefix)
+            if key == "_schema":  # marshmallow's key for the body as a whole: no field
+                return None
             name = f"{prefix}{key}"
             nested = _first_field(value, f"{name}.") if isinstance(value, dict) else None
             return nested or name
@@ -83,7 +85,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
         field = _first_field(messages)
         flat = _flatten(messages)
         first = flat.get(field.split(".")[0]) if field else None
-        detail = f"{field}: {_first_message(first)}" if field else "invalid request"
+        detail = f"{field}: {_first_message(first)}" if field else _first_message(flat)
         return problem(
             422 if status in (400, 422) else status,
             detail,
@@ -92,7 +94,11 @@ def handle_http_exception(exc: HTTPException) -> Response:
             errors=flat,
         )
     detail = data.get("message") or exc.description or _title(status)
-    return problem(status, str(detail), code=_title(status).lower().replace(" ", "_"))
+    response = problem(status, str(detail), code=_title(status).lower().replace(" ", "_"))
+    for name, value in exc.get_headers():  # keep Allow (405), WWW-Authenticate, Retry-After
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _first_message(value: Any) -> str:
@@ -107,7 +113,10 @@ def _first_message(value: Any) -> str:
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        return problem(exc.status, exc.message, code=exc.code, field=exc.field)
+        response = problem(exc.status, exc.message, code=exc.code, field=exc.field)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="lapor"'
+        return response
 
     @app.errorhandler(OperationalError)
     def _db_down(exc: OperationalError) -> Response:

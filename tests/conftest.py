@@ -111,6 +111,7 @@ def factory(db_engine: Engine) -> sessionmaker:
     return make_session_factory(db_engine)
 
 
+NATIONAL_KEYS = ("intake", "sop-default")  # deployed once per session; tests' variants go
 DYNAMIC_TABLES = (
     "audit_event",
     "human_task",
@@ -136,12 +137,31 @@ def clean_slate(request: pytest.FixtureRequest) -> Iterator[None]:
     with engine.begin() as conn:
         for name in DYNAMIC_TABLES:
             conn.execute(delete(Base.metadata.tables[name]))
+        definitions = Base.metadata.tables["process_definition"]
+        conn.execute(delete(definitions).where(definitions.c.key.not_in(NATIONAL_KEYS)))
 
 
 def build_app(database_url: str, **overrides: Any) -> Flask:
     from api import create_app
 
     return create_app({"DATABASE_URL": database_url, **TEST_CONFIG, **overrides})
+
+
+@pytest.fixture()
+def make_app() -> Iterator[Callable[..., Flask]]:
+    """Build apps on any database URL; their engines are disposed after the test."""
+    from api.db import db
+
+    built: list[Flask] = []
+
+    def make(database_url: str, **overrides: Any) -> Flask:
+        application = build_app(database_url, **overrides)
+        built.append(application)
+        return application
+
+    yield make
+    for application in built:
+        db.engine(application).dispose()
 
 
 @pytest.fixture()

@@ -13,9 +13,9 @@ from engine.schema import SchemaOutdated
 from tests.conftest import TEST_CONFIG
 
 
-def test_factory_starts_no_threads_and_builds_an_app(database_url: str) -> None:
+def test_factory_starts_no_threads_and_builds_an_app(database_url: str, make_app: Any) -> None:
     before = {t.ident for t in threading.enumerate()}
-    app = create_app({"DATABASE_URL": database_url, **TEST_CONFIG})
+    app = make_app(database_url)
     assert app.testing
     assert {t.ident for t in threading.enumerate()} == before
     assert {"reports.Reports", "tasks.Complete", "health.readyz"} <= set(app.view_functions)

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import g, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.db import db
+from api.rest.blueprint import Blueprint
 from api.schemas.tasks import LoginSchema, TokenSchema
 from engine.errors import Unauthorized
 from engine.services import auth

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.db import db
+from api.rest.blueprint import Blueprint
 from api.schemas.reports import (
     FiledSchema,
     PublicReportSchema,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.db import db
 from api.rest.auth import current_principal
+from api.rest.blueprint import Blueprint
 from api.schemas.tasks import CompleteSchema, TaskDetailSchema, TaskListQuerySchema, TaskSchema
 from engine.services import tasks
 

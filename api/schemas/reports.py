@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.schemas.fields import SafeEmail, Text
 from engine.models.reports import CLASSIFICATIONS
 from engine.services.reports import REPLY_KINDS
 
@@ -11,23 +12,19 @@ PHONE = validate.Regexp(r"^\+?[0-9 ()-]{6,20}$", error="not a phone number")
 
 
 class ReportCreateSchema(Schema):
-    classification = fields.String(required=True, validate=validate.OneOf(CLASSIFICATIONS))
-    category = fields.String(required=True, validate=validate.Length(min=2, max=64))
-    title = fields.String(required=True, validate=validate.Length(min=5, max=200))
-    body = fields.String(required=True, validate=validate.Length(min=20, max=20000))
-    region_code = fields.String(required=True, validate=validate.Length(min=2, max=16))
-    target_instansi = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=32)
-    )
+    classification = Text(required=True, validate=validate.OneOf(CLASSIFICATIONS))
+    category = Text(required=True, validate=validate.Length(min=2, max=64))
+    title = Text(required=True, validate=validate.Length(min=5, max=200))
+    body = Text(required=True, validate=validate.Length(min=20, max=20000))
+    region_code = Text(required=True, validate=validate.Length(min=2, max=16))
+    target_instansi = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
     anonim = fields.Boolean(load_default=False)
     rahasia = fields.Boolean(load_default=False)
-    pelapor_name = fields.String(
+    pelapor_name = Text(
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=200)
     )
-    pelapor_email = fields.Email(
-        load_default=None, allow_none=True, validate=validate.Length(max=254)
-    )
-    pelapor_phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
+    pelapor_email = SafeEmail(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    pelapor_phone = Text(load_default=None, allow_none=True, validate=PHONE)
 
 
 class FiledSchema(Schema):
@@ -71,13 +68,13 @@ class ReplyResultSchema(Schema):
 
 
 class SecretQuerySchema(Schema):
-    secret = fields.String(load_default=None, validate=validate.Length(max=128))
+    secret = Text(load_default=None, validate=validate.Length(max=128))
 
 
 class ReplySchema(Schema):
-    secret = fields.String(required=True, validate=validate.Length(min=8, max=128))
-    kind = fields.String(required=True, validate=validate.OneOf(REPLY_KINDS))
-    text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    secret = Text(required=True, validate=validate.Length(min=8, max=128))
+    kind = Text(required=True, validate=validate.OneOf(REPLY_KINDS))
+    text = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     rating = fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=5)
     )

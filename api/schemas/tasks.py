@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.schemas.fields import Text
+
 
 class LoginSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    username = Text(required=True, validate=validate.Length(min=1, max=64))
+    password = Text(required=True, validate=validate.Length(min=1, max=256))
 
 
 class TokenSchema(Schema):
@@ -56,7 +58,7 @@ class TaskListQuerySchema(Schema):
 
 class CompleteSchema(Schema):
     data = fields.Dict(
-        keys=fields.String(validate=validate.Length(max=64)),
+        keys=Text(validate=validate.Length(max=64)),
         required=True,
         metadata={"description": "the form data the BPMN task asks for"},
     )

@@ -107,7 +107,7 @@ def parse_specs(tree: etree._ElementTree, process_id: str, filename: str) -> tup
     except ValidationException as exc:
         raise BpmnError(
             str(exc),
-            element_id=getattr(exc, "id", None),
+            element_id=getattr(exc, "id", None) or None,
             line=getattr(exc, "line_number", None) or None,
         ) from exc
     except SpiffWorkflowException as exc:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -33,17 +32,25 @@ class ReadyTask:
     lane: str | None
 
 
-@lru_cache(maxsize=256)
-def _specs(spec_json: str) -> tuple[Any, Any]:
-    """Restore (spec, subprocess_specs) once per stored spec (keyed by its JSON text)."""
-    raw = json.loads(spec_json)
-    spec = SERIALIZER.from_dict(raw["spec"])
-    subs = {name: SERIALIZER.from_dict(sub) for name, sub in raw["subprocess_specs"].items()}
-    return spec, subs
+_SPECS: dict[str, tuple[Any, Any]] = {}
+_SPECS_LIMIT = 512
+
+
+def _specs(checksum: str, spec_json: str) -> tuple[Any, Any]:
+    """Restore (spec, subprocess_specs) once per deployed definition, keyed by its checksum."""
+    found = _SPECS.get(checksum)
+    if found is None:
+        raw = json.loads(spec_json)
+        spec = SERIALIZER.from_dict(raw["spec"])
+        subs = {name: SERIALIZER.from_dict(sub) for name, sub in raw["subprocess_specs"].items()}
+        if len(_SPECS) >= _SPECS_LIMIT:
+            _SPECS.pop(next(iter(_SPECS)))
+        found = _SPECS[checksum] = (spec, subs)
+    return found
 
 
 def clear_caches() -> None:
-    _specs.cache_clear()
+    _SPECS.clear()
 
 
 class Workflow:
@@ -55,8 +62,10 @@ class Workflow:
         self._wf = wf
 
     @classmethod
-    def start(cls, spec_json: str, data: dict[str, Any]) -> Workflow:
-        spec, subs = _specs(spec_json)
+    def start(cls, checksum: str, spec_json: str, data: dict[str, Any]) -> Workflow:
+        """A new instance of the deployed definition (`checksum`, `spec_json`), run to its
+        first wait state."""
+        spec, subs = _specs(checksum, spec_json)
         wf = BpmnWorkflow(spec, subs)
         wf.data.update(data)
         for task in wf.get_tasks(state=TaskState.READY):
@@ -94,8 +103,11 @@ class Workflow:
         return [e.name for e in self._wf.waiting_events() if "Message" in e.event_type]
 
     def complete_task(self, guid: str, data: dict[str, Any]) -> None:
-        task = self._wf.get_task_from_id(UUID(guid))
-        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+        try:
+            task = self._wf.get_task_from_id(UUID(guid))
+        except (ValueError, TaskNotFoundException):
+            raise TaskNotReady(guid) from None
+        if task.state != TaskState.READY or not task.task_spec.manual:
             raise TaskNotReady(guid)
         task.set_data(**data)
         try:

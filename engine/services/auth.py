@@ -126,12 +126,12 @@ def authenticate(session: Session, *, token: str) -> Principal:
     with session.begin():
         row = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(token)))
         if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
-            raise Unauthorized("the token is missing, expired or revoked")
+            raise Unauthorized("the token is missing, expired or revoked", field="Authorization")
         user = session.scalar(
             select(User).options(selectinload(User.memberships)).where(User.id == row.user_id)
         )
         if user is None or not user.active:
-            raise Unauthorized("the account is disabled")
+            raise Unauthorized("the account is disabled", field="Authorization")
         return Principal(
             user.id,
             user.username,

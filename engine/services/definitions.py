@@ -32,11 +32,9 @@ def deploy(
     try:
         compiled = compile_bpmn(xml, filename=filename)
     except BpmnError as exc:
-        where = (
-            f" (element {exc.element_id}" + (f", line {exc.line})" if exc.line else ")")
-            if exc.element_id
-            else ""
-        )
+        place = [f"element {exc.element_id}"] if exc.element_id else []
+        place += [f"line {exc.line}"] if exc.line else []
+        where = f" ({', '.join(place)})" if place else ""
         raise InvalidInput(f"invalid BPMN: {exc.message}{where}", field="bpmn") from exc
     existing = session.scalar(
         select(ProcessDefinition).where(

@@ -53,7 +53,7 @@ def start_instance(
     parent: ProcessInstance | None = None,
     instansi_id: int | None = None,
 ) -> ProcessInstance:
-    wf = Workflow.start(definition.spec_json, data)
+    wf = Workflow.start(definition.checksum, definition.spec_json, data)
     now = clock.now()
     instance = ProcessInstance(
         report_id=report.id,

@@ -94,6 +94,8 @@ def _secret_matches(report: Report, secret: str | None) -> bool:
 
 
 def _by_tracking_id(session: Session, tracking_id: str) -> Report:
+    if len(tracking_id) != TRACKING_LENGTH or not set(tracking_id) <= set(TRACKING_ALPHABET):
+        raise NotFound("no report with this tracking id", field="tracking_id")
     report = session.scalar(select(Report).where(Report.tracking_id == tracking_id))
     if report is None:
         raise NotFound("no report with this tracking id", field="tracking_id")

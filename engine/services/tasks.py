@@ -16,6 +16,9 @@ from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Report
 from engine.runtime import TaskNotReady
 from engine.services import audit, driver, progress
 from engine.services.auth import Principal
+from engine.text import check_storable
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on every backend
 
 
 def _eligible_clause(principal: Principal) -> Any:
@@ -54,6 +57,8 @@ def list_for(
 def _get_visible(
     session: Session, principal: Principal, task_id: int, *, lock: bool = False
 ) -> HumanTask:
+    if not 0 < task_id <= MAX_ID:
+        raise NotFound("no such task", field="task_id")
     stmt = select(HumanTask).where(HumanTask.id == task_id, _visible_clause(principal))
     task = session.scalar(stmt.with_for_update() if lock else stmt)
     if task is None:  # another instansi's task looks exactly like a missing one
@@ -120,6 +125,7 @@ def claim(session: Session, *, principal: Principal, task_id: int) -> HumanTask:
 
 
 def _validate_form(schema: dict[str, Any] | None, data: dict[str, Any]) -> None:
+    check_storable(data)
     if not schema:
         return
     validator = jsonschema.Draft202012Validator(schema)
