@@ -29,8 +29,8 @@ postgres:
 
 run: install
 	$(BIN)/lapor db upgrade
-	$(BIN)/lapor seed
 	$(BIN)/lapor deploy
+	$(BIN)/lapor seed
 	$(BIN)/lapor serve --host 127.0.0.1 --port 5000
 
 test: install postgres

@@ -62,30 +62,49 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 
 @main.command()
-def seed() -> None:
-    """Load the instansi registry and demo users when the database is empty."""
+@click.option(
+    "--demo-reports",
+    type=click.IntRange(0, 100_000),
+    default=60,
+    show_default=True,
+    help="reports to generate when the database has none",
+)
+def seed(demo_reports: int) -> None:
+    """Load the instansi registry, demo users and demo reports into an empty database."""
+    from engine import devdata
     from engine.seed import loader
 
-    with _sessions(_settings().DATABASE_URL) as factory, factory() as session, session.begin():
-        if loader.registry_loaded(session):
-            click.echo("registry already loaded")
-        else:
-            loader.load_registry(session)
-            click.echo("loaded regions, instansi and units")
-        created = loader.load_demo_users(session)
-    if created:
-        click.echo(f"created demo users: {', '.join(created)}")
+    with _sessions(_settings().DATABASE_URL) as factory:
+        with factory() as session, session.begin():
+            if loader.registry_loaded(session):
+                click.echo("registry already loaded")
+            else:
+                loader.load_registry(session)
+                click.echo("loaded regions, instansi and units")
+            created = loader.load_demo_users(session)
+            has_reports = loader.reports_exist(session)
+        if created:
+            click.echo(f"created demo users: {', '.join(created)}")
+        if demo_reports and not has_reports:
+            if not loader.processes_deployed(factory):
+                _deploy_national(factory)
+            devdata.generate(factory, count=demo_reports)
+            click.echo(f"generated {demo_reports} demo reports")
+
+
+def _deploy_national(factory: sessionmaker) -> None:
+    from engine.services import definitions
+
+    with factory() as session, session.begin():
+        for d in definitions.deploy_national(session, Path(_settings().BPMN_DIR)):
+            click.echo(f"{d.key} v{d.version} ({d.checksum[:12]})")
 
 
 @main.command()
 def deploy() -> None:
     """Deploy the national intake and default SOP from bpmn/ (unchanged files are skipped)."""
-    from engine.services import definitions
-
-    settings = _settings()
-    with _sessions(settings.DATABASE_URL) as factory, factory() as session, session.begin():
-        for d in definitions.deploy_national(session, Path(settings.BPMN_DIR)):
-            click.echo(f"{d.key} v{d.version} ({d.checksum[:12]})")
+    with _sessions(_settings().DATABASE_URL) as factory:
+        _deploy_national(factory)
 
 
 @main.command()
@@ -117,6 +136,25 @@ def serve(host: str, port: int, with_scheduler: bool) -> None:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler process alone (production runs it beside the web workers)."""
+    import signal
+    import threading
+
+    from sla.scheduler import build_scheduler
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    with _sessions(_settings().DATABASE_URL) as factory:
+        running = build_scheduler(factory)
+        running.start()
+        click.echo("scheduler running; Ctrl-C to stop")
+        stop.wait()
+        running.shutdown(wait=True)
 
 
 @main.group()

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from engine.models import Instansi, Region, Unit, User
+from engine.models import Instansi, ProcessDefinition, Region, Report, Unit, User
 from engine.services import auth
 
 DATA = Path(__file__).with_name("data")
@@ -38,6 +38,15 @@ def _rows(name: str) -> Iterator[dict[str, str]]:
 
 def registry_loaded(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Instansi)))
+
+
+def reports_exist(session: Session) -> bool:
+    return session.scalar(select(Report.id).limit(1)) is not None
+
+
+def processes_deployed(factory: sessionmaker) -> bool:
+    with factory() as session:
+        return session.scalar(select(ProcessDefinition.id).limit(1)) is not None
 
 
 def load_registry(session: Session) -> None:
