@@ -112,7 +112,17 @@ def factory(db_engine: Engine) -> sessionmaker:
 
 
 NATIONAL_KEYS = ("intake", "sop-default")  # deployed once per session; tests' variants go
-DYNAMIC_TABLES = (
+DYNAMIC_TABLES = (  # children before parents
+    "deadline_firing",
+    "alert",
+    "outbox_message",
+    "webhook_endpoint",
+    "escalation",
+    "deadline",
+    "calendar_adjustment",
+    "office_hours",
+    "sla_policy",
+    "clock_setting",
     "audit_event",
     "human_task",
     "timeline_entry",
