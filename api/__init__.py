@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, send_from_directory
 from flask_smorest import Api
 
+import sla
 from api import errors
 from api.config import Settings
 from api.db import db
@@ -46,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.configure_hasher(
         time_cost=settings.ARGON2_TIME_COST, memory_cost=settings.ARGON2_MEMORY_COST
     )
+    sla.install()
     db.init_app(app, settings.DATABASE_URL)
     if settings.CHECK_MIGRATIONS:
         try:
@@ -60,10 +62,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
         },
     )
+    from api.rest import alerts, health, reports, tasks
     from api.rest import auth as auth_bp
-    from api.rest import health, reports, tasks
+    from api.rest import sla as sla_bp
 
-    for blueprint in (reports.blp, auth_bp.blp, tasks.blp):
+    for blueprint in (reports.blp, auth_bp.blp, tasks.blp, alerts.blp, sla_bp.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     errors.register(app)

@@ -71,8 +71,11 @@ def _ensure_sqlite_dir(url: str) -> None:
 )
 def seed(demo_reports: int) -> None:
     """Load the instansi registry, demo users and demo reports into an empty database."""
+    import sla
     from engine import devdata
     from engine.seed import loader
+
+    sla.install()
 
     with _sessions(_settings().DATABASE_URL) as factory:
         with factory() as session, session.begin():
@@ -168,7 +171,10 @@ def dev() -> None:
 @click.option("--days", type=click.IntRange(1, 3650), default=180, show_default=True)
 def dev_generate(count: int, seed_value: int, days: int) -> None:
     """Create COUNT realistic reports across instansi, statuses and dates."""
+    import sla
     from engine import devdata
+
+    sla.install()
 
     with _sessions(_settings().DATABASE_URL) as factory, tqdm(total=count, unit="report") as bar:
         devdata.generate(
@@ -180,6 +186,10 @@ def dev_generate(count: int, seed_value: int, days: int) -> None:
         )
     click.echo(f"generated {count} reports")
 
+
+from api import cli_sla  # noqa: E402  (the group imports this module's helpers)
+
+main.add_command(cli_sla.sla)
 
 if __name__ == "__main__":
     main()

@@ -1,1 +1,11 @@
-"""Service levels: working-day calendars, deadlines, the scheduler, escalation, notifications."""
+"""Service levels: working-day calendars, deadlines, the scheduler, escalation, notifications.
+
+`install()` subscribes the SLA bookkeeping to the engine's in-transaction events; every process
+that runs engine services (web workers, schedulers, CLI) calls it once.
+"""
+
+
+def install() -> None:
+    from sla import deadlines
+
+    deadlines.install()

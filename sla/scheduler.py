@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
@@ -38,9 +39,31 @@ def beat(session: Session, *, name: str) -> SchedulerHeartbeat:
     return row
 
 
+SWEEP_SECONDS = 1
+OUTBOX_SECONDS = 5
+
+
 def build_scheduler(factory: sessionmaker, *, name: str | None = None) -> BackgroundScheduler:
-    """A scheduler (not started) with the heartbeat job; later sweeps are added here."""
+    """A scheduler (not started): heartbeat, deadline sweep and outbox delivery jobs.
+
+    Deadlines live in our own table (the truth); these periodic jobs only poll it.
+    """
+    from sla import install, outbox, sweep
+
+    install()
     me = name or scheduler_name()
+
+    def sweep_job() -> None:
+        try:
+            sweep.sweep(factory, scheduler=me)
+        except Exception:  # a failed sweep is retried on the next tick
+            log.exception("deadline sweep failed")
+
+    def outbox_job() -> None:
+        try:
+            outbox.deliver_due(factory)
+        except Exception:
+            log.exception("outbox delivery failed")
 
     def heartbeat_job() -> None:
         try:
@@ -53,11 +76,12 @@ def build_scheduler(factory: sessionmaker, *, name: str | None = None) -> Backgr
         timezone="UTC",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
-    scheduler.add_job(
-        heartbeat_job,
-        "interval",
-        seconds=HEARTBEAT_SECONDS,
-        id="heartbeat",
-        next_run_time=clock.now(),
-    )
+    # APScheduler ticks on the wall clock (when to poll); what is due is decided by engine.clock.
+    start_now = datetime.now(UTC)
+    for job, seconds, job_id in (
+        (heartbeat_job, HEARTBEAT_SECONDS, "heartbeat"),
+        (sweep_job, SWEEP_SECONDS, "sweep"),
+        (outbox_job, OUTBOX_SECONDS, "outbox"),
+    ):
+        scheduler.add_job(job, "interval", seconds=seconds, id=job_id, next_run_time=start_now)
     return scheduler

@@ -83,9 +83,11 @@ def new_database(
 @pytest.fixture(scope="session")
 def database_url(new_database: Callable[[str], str]) -> str:
     """The session database: migrated with Alembic, registry seeded, national SOPs deployed."""
+    import sla
     from engine.seed import loader
     from engine.services import auth, definitions
 
+    sla.install()  # deadlines follow tasks in every test, as in every process
     url = new_database("lapor_test")
     schema.upgrade(url)
     auth.configure_hasher(time_cost=1, memory_cost=8)

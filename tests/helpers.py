@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from engine import clock
 from engine.seed.loader import DEMO_PASSWORD
 
 REPORT = {
@@ -36,7 +38,7 @@ class Api:
 
     def __init__(self, fresh: Callable[[], Any]) -> None:
         self.fresh = fresh
-        self.tokens: dict[str, str] = {}
+        self.tokens: dict[str, tuple[str, datetime]] = {}
 
     def call(
         self,
@@ -52,13 +54,18 @@ class Api:
             return client.open(url, method=method, json=json, headers=headers, query_string=query)
 
     def login(self, username: str) -> str:
-        if username not in self.tokens:
+        """A bearer token for `username`, fresh whenever the test moved the clock."""
+        cached = self.tokens.get(username)
+        if cached is None or cached[1] != clock.now():
             response = self.call(
-                "POST", "/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}
+                "POST",
+                "/api/v1/auth/login",
+                json={"username": username, "password": DEMO_PASSWORD},
             )
             assert response.status_code == 200, response.get_json()
-            self.tokens[username] = response.get_json()["token"]
-        return self.tokens[username]
+            cached = (response.get_json()["token"], clock.now())
+            self.tokens[username] = cached
+        return cached[0]
 
     def file(self, **overrides: Any) -> dict[str, Any]:
         response = self.call("POST", "/api/v1/reports", json={**REPORT, **overrides})

@@ -10,7 +10,9 @@ from api.db import db
 from api.rest.auth import current_principal
 from api.rest.blueprint import Blueprint
 from api.schemas.tasks import CompleteSchema, TaskDetailSchema, TaskListQuerySchema, TaskSchema
+from engine.models import HumanTask
 from engine.services import tasks
+from sla import views as sla_views
 
 blp = Blueprint(
     "tasks",
@@ -19,6 +21,20 @@ blp = Blueprint(
     description="Officers' human tasks (bearer token)",
 )
 SECURITY = [{"bearer": []}]
+TASK_FIELDS = tuple(TaskSchema().fields)
+
+
+def with_sla(rows: list[HumanTask]) -> list[dict[str, Any]]:
+    """Task fields plus each task's SLA state and working days left."""
+    slas = sla_views.task_sla(db.session(), rows)
+    return [
+        {
+            **{name: getattr(row, name) for name in TASK_FIELDS if hasattr(row, name)},
+            "sla_state": slas[row.id].state,
+            "working_days_left": slas[row.id].working_days_left,
+        }
+        for row in rows
+    ]
 
 
 @blp.route("")
@@ -28,7 +44,7 @@ class Tasks(MethodView):
     @blp.response(200, TaskSchema(many=True))
     def get(self, query: dict[str, Any]) -> Any:
         """My tasks and my instansi/unit's open tasks, soonest due first."""
-        return tasks.list_for(db.session(), principal=current_principal(), **query)
+        return with_sla(tasks.list_for(db.session(), principal=current_principal(), **query))
 
 
 @blp.route("/<int:task_id>")
@@ -38,7 +54,7 @@ class TaskById(MethodView):
     def get(self, task_id: int) -> dict[str, Any]:
         """One task with its report and the JSON Schema of its form."""
         view = tasks.get(db.session(), principal=current_principal(), task_id=task_id)
-        body = {name: getattr(view.task, name) for name in TaskSchema().fields}
+        (body,) = with_sla([view.task])
         return {**body, "form_schema": view.form_schema, "report": view.report}
 
 

@@ -34,6 +34,13 @@ class TaskSchema(Schema):
     claimed_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     due_at = fields.DateTime(allow_none=True)
+    sla_state = fields.String(
+        allow_none=True,
+        metadata={"description": "on_time | due_soon | overdue | escalated (open tasks)"},
+    )
+    working_days_left = fields.Float(
+        allow_none=True, metadata={"description": "working days until due; negative if overdue"}
+    )
 
 
 class TaskReportSchema(Schema):

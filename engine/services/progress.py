@@ -26,17 +26,18 @@ def add_timeline(
     public: bool = True,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """Append a timeline entry; when `new_status` is given, move the report through the table."""
+    """Append a timeline entry; when `new_status` is given, move the report through the table.
+
+    The entry is added before STATUS_CHANGED is published, so subscribers see it.
+    """
     now = clock.now()
-    if new_status is not None and new_status != report.status:
-        status.check_transition(report.status, new_status)
-        old = report.status
-        report.status = new_status
+    old = report.status
+    changed = new_status is not None and new_status != old
+    if changed:
+        status.check_transition(old, new_status)  # type: ignore[arg-type]
+        report.status = new_status  # type: ignore[assignment]
         if new_status in status.FINAL:
             report.closed_at = now
-        events.publish(
-            session, events.Event(events.STATUS_CHANGED, report.id, {"from": old, "to": new_status})
-        )
     report.updated_at = now
     session.add(
         TimelineEntry(
@@ -49,6 +50,15 @@ def add_timeline(
             data=data,
         )
     )
+    if changed:
+        events.publish(
+            session,
+            events.Event(
+                events.STATUS_CHANGED,
+                report.id,
+                {"from": old, "to": new_status, "kind": kind, "text": text},
+            ),
+        )
 
 
 def resolve_instansi(session: Session, code: Any, field: str) -> Instansi:

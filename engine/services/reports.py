@@ -185,6 +185,27 @@ def reply(session: Session, *, tracking_id: str, secret: str, data: dict[str, An
     return report
 
 
+def close_unanswered(session: Session, *, report_id: int) -> bool:
+    """Auto-close a followed-up report nobody answered (runs in the caller's transaction).
+
+    Returns False when the report is no longer waiting for the pelapor's answer.
+    """
+    report = session.get(Report, report_id)
+    if report is None or report.status != status.FOLLOWED_UP:
+        return False
+    sop = _deliver(
+        session,
+        report,
+        "sop",
+        "pelapor_rating",
+        {"rating": None, "satisfied": True, "comment": "", "auto_closed": True},
+    )
+    if sop.status == driver.COMPLETED:
+        add_timeline(session, report, "auto_closed", new_status=status.CLOSED)
+    audit.record(session, actor="system", action="report.auto_closed", report_id=report.id)
+    return True
+
+
 def _deliver(
     session: Session, report: Report, kind: str, message: str, payload: dict[str, Any]
 ) -> Any:
