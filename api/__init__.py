@@ -62,11 +62,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
         },
     )
-    from api.rest import alerts, health, reports, tasks
+    from api.rest import alerts, health, pelapor, reports, supervision, tasks
     from api.rest import auth as auth_bp
     from api.rest import sla as sla_bp
 
-    for blueprint in (reports.blp, auth_bp.blp, tasks.blp, alerts.blp, sla_bp.blp):
+    for blueprint in (
+        reports.blp,
+        pelapor.blp,
+        auth_bp.blp,
+        tasks.blp,
+        alerts.blp,
+        sla_bp.blp,
+        supervision.blp,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.blp)
     errors.register(app)

@@ -144,11 +144,15 @@ def serve(host: str, port: int, with_scheduler: bool) -> None:
 @main.command()
 def scheduler() -> None:
     """Run the scheduler process alone (production runs it beside the web workers)."""
+    import faulthandler
     import signal
     import threading
 
     from sla.scheduler import build_scheduler
 
+    # a sweep longer than its 1 s interval makes APScheduler skip a tick: expected, not a warning
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.ERROR)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

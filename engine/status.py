@@ -18,9 +18,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     PENDING_VERIFICATION: frozenset({FORWARDED, ON_HOLD, REJECTED, ARCHIVED}),
     ON_HOLD: frozenset({PENDING_VERIFICATION}),
     FORWARDED: frozenset({IN_PROGRESS, PENDING_VERIFICATION}),
-    IN_PROGRESS: frozenset({FOLLOWED_UP}),
+    IN_PROGRESS: frozenset({FOLLOWED_UP, FORWARDED}),  # FORWARDED: a supervisor moved it
     FOLLOWED_UP: frozenset({CLOSED, REOPENED}),
-    REOPENED: frozenset({FOLLOWED_UP}),
+    REOPENED: frozenset({FOLLOWED_UP, FORWARDED}),
     REJECTED: frozenset(),
     ARCHIVED: frozenset(),
     CLOSED: frozenset(),

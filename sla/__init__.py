@@ -6,6 +6,7 @@ that runs engine services (web workers, schedulers, CLI) calls it once.
 
 
 def install() -> None:
-    from sla import deadlines
+    from sla import deadlines, pelapor_notices
 
     deadlines.install()
+    pelapor_notices.install()

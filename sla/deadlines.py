@@ -21,7 +21,7 @@ from sla.models import Deadline
 
 NATIONAL_CODE = "KEMENPANRB"
 OMBUDSMAN_CODE = "OMBUDSMAN"
-PENDING, FIRED, CANCELLED = "pending", "fired", "cancelled"
+PENDING, FIRED, CANCELLED, FAILED = "pending", "fired", "cancelled", "failed"
 
 
 def national_instansi(session: Session) -> Instansi:

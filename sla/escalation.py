@@ -9,6 +9,8 @@ transaction.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,10 @@ from sla.calendar_service import calendar_for
 from sla.models import Alert, Deadline, Escalation, WebhookEndpoint
 
 ALERT_ROLES = ("supervisor", "admin_instansi")
+
+
+def when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment is not None else "(tanpa tenggat)"
 
 
 def escalation_chain(session: Session, task: HumanTask) -> list[Instansi]:
@@ -132,7 +138,7 @@ def escalate(
     title = f"Laporan {report.tracking_id} terlambat: eskalasi tingkat {level}"
     body = (
         f"Tugas '{task.name}' pada laporan {report.tracking_id} ('{report.title}') melewati "
-        f"batas waktu {task.due_at:%Y-%m-%d %H:%M} UTC dan dieskalasi ke {target.name}."
+        f"batas waktu {when(task.due_at)} dan dieskalasi ke {target.name}."
     )
     notify(
         session,
@@ -180,7 +186,7 @@ def remind(session: Session, deadline: Deadline, task: HumanTask, report: Report
     else:
         users = offered_to(session, task)
     title = f"Pengingat: laporan {report.tracking_id} segera jatuh tempo"
-    body = f"Tugas '{task.name}' jatuh tempo {task.due_at:%Y-%m-%d %H:%M} UTC."
+    body = f"Tugas '{task.name}' jatuh tempo {when(task.due_at)}."
     for user in users:
         session.add(
             Alert(

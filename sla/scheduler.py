@@ -40,7 +40,9 @@ def beat(session: Session, *, name: str) -> SchedulerHeartbeat:
 
 
 SWEEP_SECONDS = 1
-OUTBOX_SECONDS = 5
+OUTBOX_SECONDS = 2
+OUTBOX_BATCH = 100
+OUTBOX_BATCHES_PER_TICK = 10
 
 
 def build_scheduler(factory: sessionmaker, *, name: str | None = None) -> BackgroundScheduler:
@@ -61,7 +63,11 @@ def build_scheduler(factory: sessionmaker, *, name: str | None = None) -> Backgr
 
     def outbox_job() -> None:
         try:
-            outbox.deliver_due(factory)
+            # drain a burst, a bounded number of batches per tick so shutdown stays prompt
+            for _ in range(OUTBOX_BATCHES_PER_TICK):
+                report = outbox.deliver_due(factory, limit=OUTBOX_BATCH)
+                if report.sent + report.retried + report.dead < OUTBOX_BATCH:
+                    break
         except Exception:
             log.exception("outbox delivery failed")
 

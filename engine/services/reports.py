@@ -117,7 +117,9 @@ def get_public(session: Session, *, tracking_id: str, secret: str | None = None)
         owner = _secret_matches(report, secret)
         if report.rahasia and not owner:
             raise NotFound("no report with this tracking id", field="tracking_id")
-        timeline = [t for t in report.timeline if t.public or owner]
+        timeline = [
+            t for t in report.timeline if t.public or (owner and t.kind in PELAPOR_OWN_KINDS)
+        ]
         due = session.scalar(
             select(HumanTask.due_at)
             .where(HumanTask.report_id == report.id, HumanTask.status == "open")
@@ -129,6 +131,9 @@ def get_public(session: Session, *, tracking_id: str, secret: str | None = None)
 
 
 REPLY_KINDS = ("info", "rating", "comment")
+# private entries the pelapor wrote themselves; internal ones (escalations, supervision) stay
+# hidden from the pelapor too
+PELAPOR_OWN_KINDS = frozenset({"info_supplied", "comment"})
 
 
 def reply(session: Session, *, tracking_id: str, secret: str, data: dict[str, Any]) -> Report:
