@@ -145,11 +145,10 @@ def task_policy(session: Session, task: HumanTask, report: Report) -> policies.P
     )
 
 
-def on_task_opened(session: Session, event: events.Event) -> None:
-    task = session.get(HumanTask, event.payload["task_id"])
-    report = session.get(Report, event.report_id)
-    if task is None or report is None:
-        return
+def plan_task(session: Session, task: HumanTask, report: Report) -> datetime:
+    """Set the task's due moment and its pending due/reminder deadlines from the current
+    policy and calendar (used when a task opens and when a calendar or policy changes)."""
+    cancel(session, report_id=report.id, task_id=task.id, kinds=("due", "reminder"))
     cal = calendar_for(session, responsible_instansi(session, task))
     policy = task_policy(session, task, report)
     start, extra = task.created_at, 0
@@ -167,6 +166,40 @@ def on_task_opened(session: Session, event: events.Event) -> None:
     )
     if remind is not None and remind > clock.now():
         schedule(session, kind="reminder", report_id=report.id, task_id=task.id, due_at=remind)
+    return due
+
+
+def replan_open_tasks(session: Session, *, instansi_ids: set[int] | None = None) -> int:
+    """Recompute every open, not yet escalated task (of these instansi, None = all) after a
+    calendar or policy change; returns how many due moments moved."""
+    stmt = select(HumanTask).where(HumanTask.status == "open")
+    if instansi_ids is not None:
+        stmt = stmt.where(HumanTask.instansi_id.in_(instansi_ids))
+    moved = 0
+    for task in session.scalars(stmt).all():
+        escalated = session.scalar(
+            select(Deadline.id)
+            .where(
+                Deadline.task_id == task.id,
+                Deadline.kind.in_(("due", "escalation")),
+                Deadline.status == FIRED,
+            )
+            .limit(1)
+        )
+        report = session.get(Report, task.report_id)
+        if escalated is not None or report is None:
+            continue
+        before = task.due_at
+        if plan_task(session, task, report) != before:
+            moved += 1
+    return moved
+
+
+def on_task_opened(session: Session, event: events.Event) -> None:
+    task = session.get(HumanTask, event.payload["task_id"])
+    report = session.get(Report, event.report_id)
+    if task is not None and report is not None:
+        plan_task(session, task, report)
 
 
 def on_task_closed(session: Session, event: events.Event) -> None:
