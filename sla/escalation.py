@@ -20,8 +20,9 @@ from engine.services import audit
 from engine.services import reports as report_service
 from engine.services.progress import add_timeline
 from sla import deadlines, outbox
+from sla.alerts import alert_user
 from sla.calendar_service import calendar_for
-from sla.models import Alert, Deadline, Escalation, WebhookEndpoint
+from sla.models import Deadline, Escalation, WebhookEndpoint
 
 ALERT_ROLES = ("supervisor", "admin_instansi")
 
@@ -75,28 +76,17 @@ def notify(
 ) -> int:
     """In-app alert + email for each recipient, webhook per endpoint; returns alerts made."""
     users = recipients(session, instansi)
-    now = clock.now()
     for user in users:
-        session.add(
-            Alert(
-                user_id=user.id,
-                report_id=report.id,
-                kind=kind,
-                title=title,
-                body=body,
-                created_at=now,
-                escalation_id=escalation.id if escalation else None,
-            )
+        alert_user(
+            session,
+            user=user,
+            report=report,
+            kind=kind,
+            title=title,
+            body=body,
+            event_id=f"{event_key}-u{user.id}",
+            escalation_id=escalation.id if escalation else None,
         )
-        if user.email:
-            outbox.enqueue_email(
-                session,
-                to=user.email,
-                subject=title,
-                body=body,
-                report_id=report.id,
-                event_id=f"{event_key}-u{user.id}",
-            )
     endpoints = session.scalars(
         select(WebhookEndpoint).where(
             WebhookEndpoint.instansi_id == instansi.id, WebhookEndpoint.active.is_(True)
@@ -188,25 +178,15 @@ def remind(session: Session, deadline: Deadline, task: HumanTask, report: Report
     title = f"Pengingat: laporan {report.tracking_id} segera jatuh tempo"
     body = f"Tugas '{task.name}' jatuh tempo {when(task.due_at)}."
     for user in users:
-        session.add(
-            Alert(
-                user_id=user.id,
-                report_id=report.id,
-                kind="reminder",
-                title=title,
-                body=body,
-                created_at=clock.now(),
-            )
+        alert_user(
+            session,
+            user=user,
+            report=report,
+            kind="reminder",
+            title=title,
+            body=body,
+            event_id=f"rem{deadline.id}-u{user.id}",
         )
-        if user.email:
-            outbox.enqueue_email(
-                session,
-                to=user.email,
-                subject=title,
-                body=body,
-                report_id=report.id,
-                event_id=f"rem{deadline.id}-u{user.id}",
-            )
 
 
 def offered_to(session: Session, task: HumanTask) -> list[User]:

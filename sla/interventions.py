@@ -23,9 +23,10 @@ from engine.services.auth import Principal
 from engine.services.progress import add_timeline, resolve_instansi, resolve_unit
 from engine.services.reports import TRACKING_ALPHABET, TRACKING_LENGTH
 from engine.text import check_storable
-from sla import deadlines, escalation, outbox
+from sla import deadlines, escalation
+from sla.alerts import alert_user
 from sla.calendar_service import calendar_for
-from sla.models import Alert, Deadline, Escalation
+from sla.models import Deadline, Escalation
 
 NATIONAL = "admin_nasional"
 ACTING_ROLES = ("supervisor", "admin_instansi")
@@ -162,19 +163,14 @@ def remind(
             f"dieskalasi dan menunggu tindakan Anda (batas waktu {due})."
         ) + (f"\n\nPesan dari {name}:\n{message}" if message else "")
         for user in users:
-            alert = Alert(user_id=user.id, report_id=report.id, kind="supervision_reminder")
-            alert.title, alert.body, alert.created_at = title, body, clock.now()
-            session.add(alert)
-            session.flush()  # the alert's id makes the email's stable event id
-            if user.email:
-                outbox.enqueue_email(
-                    session,
-                    to=user.email,
-                    subject=title,
-                    body=body,
-                    report_id=report.id,
-                    event_id=f"sv{alert.id}",
-                )
+            alert_user(
+                session,
+                user=user,
+                report=report,
+                kind="supervision_reminder",
+                title=title,
+                body=body,
+            )
         return task, {"reminded": len(users)}
 
     return _act(session, principal, tracking_id, ("remind", message), change)

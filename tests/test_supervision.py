@@ -189,10 +189,10 @@ def test_supervisor_sees_escalations_and_reminds(
         sleman = s.scalar(select(User.id).where(User.username == "sleman"))
         assert {sleman, people["sv.sleman"]} <= alerted and body["reminded"] == len(alerts)
         assert all("Mohon ditelaah hari ini." in a.body for a in alerts)
-        sent = select(OutboxMessage).where(OutboxMessage.event_id.like("sv%"))
+        sent = select(OutboxMessage).where(OutboxMessage.event_id.like("alert%"))
         mail = s.scalars(sent.order_by(OutboxMessage.id)).all()
         assert [(m.recipient, m.event_id) for m in mail] == [
-            ("sv.sleman@lapor.test", f"sv{a.id}")
+            ("sv.sleman@lapor.test", f"alert{a.id}")
             for a in alerts
             if a.user_id == people["sv.sleman"]
         ]
