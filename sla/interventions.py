@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import clock, events, status
+from engine import clock, status
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import HumanTask, Instansi, ProcessInstance, Report, Unit, User
 from engine.services import audit, driver
@@ -253,25 +253,16 @@ def _reroute(
     if actor[1] != NATIONAL and actor[0] not in _upwards(session, target.id):
         raise Forbidden("that instansi is outside your supervision", field="instansi")
     sop = session.get(ProcessInstance, task.instance_id)
-    intake = session.get(ProcessInstance, sop.parent_id or 0) if sop else None
-    intake_wf = driver.load_workflow(session, intake) if intake else None
-    waiting = intake_wf is not None and driver.INSTANSI_RESULT in intake_wf.waiting_messages()
-    if sop is None or intake is None or intake_wf is None or not waiting:
+    if sop is None:
         raise Conflict("the report is not with an instansi's SOP", field="instansi")
     if target.id == sop.instansi_id:
         raise InvalidInput("the report is already with this instansi", field="instansi")
-    wf = driver.load_workflow(session, sop)
-    wf.cancel()  # not settle(): a cancelled child must not report a result to the intake
-    now, old = clock.now(), session.get(Instansi, sop.instansi_id or 0)
-    sop.state_json, sop.status, sop.completed_at = wf.dump(), driver.CANCELLED, now
-    stmt = select(HumanTask).where(HumanTask.instance_id == sop.id, HumanTask.status == "open")
-    for row in session.scalars(stmt).all():
-        row.status, row.completed_at = driver.CANCELLED, now
-        closed = {"task_id": row.id, "outcome": driver.CANCELLED}
-        events.publish(session, events.Event(events.TASK_CLOSED, report.id, closed))
-    report.current_instansi_id, report.current_unit_id = target.id, None
-    where = {"instansi": target.code, "instansi_name": target.name}  # 409 per status table
+    old = session.get(Instansi, sop.instansi_id or 0)
+    intake_wf = driver.reroute(session, report=report, sop=sop, target=target)
+    where = {"instansi": target.code, "instansi_name": target.name}
     add_timeline(session, report, "forwarded", new_status=status.FORWARDED, data=where)
+    intake = session.get(ProcessInstance, sop.parent_id)
+    assert intake is not None
     driver.settle(session, report=report, instance=intake, wf=intake_wf)  # starts the new SOP
     moved = {"from_instansi": old.code if old else None, "to_instansi": target.code}
     return _open_task(session, report) or task, moved

@@ -203,3 +203,38 @@ def _sync_tasks(
                 {"task_id": row.id, "milestone": row.milestone, "instansi_id": row.instansi_id},
             ),
         )
+
+
+def reroute(
+    session: Session, *, report: Report, sop: ProcessInstance, target: Instansi
+) -> Workflow:
+    """Cancel the running SOP `sop` (no result goes to the intake) and make `target` the
+    report's instansi; returns the intake's workflow, still waiting for an instansi result.
+
+    The caller records the move on the timeline and then `settle`s the intake, which starts
+    the target's SOP. Runs in the caller's transaction.
+    """
+    intake = session.get(ProcessInstance, sop.parent_id) if sop.parent_id else None
+    intake_wf = load_workflow(session, intake) if intake is not None else None
+    if (
+        intake is None
+        or intake_wf is None
+        or sop.status != RUNNING
+        or INSTANSI_RESULT not in intake_wf.waiting_messages()
+    ):
+        raise Conflict("the report is not with an instansi's SOP", field="instansi")
+    wf = load_workflow(session, sop)
+    wf.cancel()  # not settle(): a cancelled child must not report a result to the intake
+    now = clock.now()
+    sop.state_json, sop.status, sop.completed_at, sop.updated_at = (wf.dump(), CANCELLED, now, now)
+    rows = session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == sop.id, HumanTask.status == "open")
+    ).all()
+    for row in rows:
+        row.status, row.completed_at = CANCELLED, now
+        events.publish(
+            session,
+            events.Event(events.TASK_CLOSED, report.id, {"task_id": row.id, "outcome": CANCELLED}),
+        )
+    report.current_instansi_id, report.current_unit_id = target.id, None
+    return intake_wf
