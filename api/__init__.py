@@ -55,6 +55,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         except BaseException:
             db.engine(app).dispose()
             raise
+    if settings.TEST_CLOCK:
+        from sla import shared_clock
+
+        shared_clock.enable(db.factory(app))
 
     api = LaporApi(
         app,
@@ -76,6 +80,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         supervision.blp,
     ):
         api.register_blueprint(blueprint)
+    if settings.TEST_CLOCK:
+        from api.rest import testing
+
+        api.register_blueprint(testing.blp)
     app.register_blueprint(health.blp)
     errors.register(app)
 

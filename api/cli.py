@@ -156,7 +156,12 @@ def scheduler() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    with _sessions(_settings().DATABASE_URL) as factory:
+    settings = _settings()
+    with _sessions(settings.DATABASE_URL) as factory:
+        if settings.TEST_CLOCK:
+            from sla import shared_clock
+
+            shared_clock.enable(factory)
         running = build_scheduler(factory)
         running.start()
         click.echo("scheduler running; Ctrl-C to stop")

@@ -29,6 +29,7 @@ class Settings:
     MAX_CONTENT_LENGTH: int = 8 * 1024 * 1024
     CHECK_MIGRATIONS: bool = True
     TESTING: bool = False
+    TEST_CLOCK: bool = False  # shared settable clock + /api/v1/testing; never in production
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

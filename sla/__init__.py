@@ -6,7 +6,8 @@ that runs engine services (web workers, schedulers, CLI) calls it once.
 
 
 def install() -> None:
-    from sla import deadlines, pelapor_notices
+    from sla import bpmn_timers, deadlines, pelapor_notices
 
+    bpmn_timers.install()
     deadlines.install()
     pelapor_notices.install()

@@ -19,7 +19,7 @@ from engine.models import HumanTask, Instansi, Report, RoleMembership, User
 from engine.services import audit
 from engine.services import reports as report_service
 from engine.services.progress import add_timeline
-from sla import deadlines, outbox
+from sla import bpmn_timers, deadlines, outbox
 from sla.alerts import alert_user
 from sla.calendar_service import calendar_for
 from sla.models import Deadline, Escalation, WebhookEndpoint
@@ -266,3 +266,5 @@ def fire(session: Session, deadline: Deadline) -> None:
         warn_pelapor(session, report)
     elif deadline.kind == "auto_close":
         report_service.close_unanswered(session, report_id=report.id)
+    elif deadline.kind == bpmn_timers.KIND:
+        bpmn_timers.fire(session, deadline)

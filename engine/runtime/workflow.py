@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from engine.runtime import timers
 from engine.runtime.serializer import SERIALIZER, SERIALIZER_VERSION, dump_state, load_state
 
 
@@ -32,6 +34,7 @@ class ReadyTask:
     lane: str | None
 
 
+MAX_TIMER_ROUNDS = 100  # refresh rounds per wake: a late cycle timer catches up this far
 _SPECS: dict[str, tuple[Any, Any]] = {}
 _SPECS_LIMIT = 512
 
@@ -139,3 +142,53 @@ class Workflow:
 
     def cancel(self) -> None:
         self._wf.cancel()
+
+    @property
+    def uses_timers(self) -> bool:
+        """Whether the definition has any timer event (else it never waits for one)."""
+        specs = [self._wf.spec, *self._wf.subprocess_specs.values()]
+        return any(
+            timers.is_timer(getattr(ts, "event_definition", None))
+            for spec in specs
+            for ts in spec.task_specs.values()
+        )
+
+    def waiting_timers(self) -> list[datetime]:
+        """The due moments (UTC) of the timers the instance waits for, earliest first.
+
+        A timer already due when it was reached is ready but not yet run (the library checks
+        timers only at the end of its engine steps); it is listed with its past due moment, so
+        whoever wakes instances wakes this one at once.
+        """
+        moments = [
+            timers.due_moment(event.value)
+            for event in self._wf.waiting_events()
+            if event.event_type in timers.TIMER_EVENT_TYPES
+        ]
+        moments += [
+            timers.due_moment(task._get_internal_data("event_value"))
+            for task in self._wf.get_tasks(state=TaskState.READY)
+            if timers.is_timer(getattr(task.task_spec, "event_definition", None))
+        ]
+        return sorted(m for m in moments if m is not None)
+
+    def _timer_marks(self) -> tuple[object, ...]:
+        waiting = sorted((e.name, e.event_type, repr(e.value)) for e in self._wf.waiting_events())
+        ready = sorted(str(t.id) for t in self._wf.get_tasks(state=TaskState.READY))
+        return tuple(waiting), tuple(ready)
+
+    def refresh_timers(self) -> bool:
+        """Fire the timers due by `engine.clock` and run what follows them, until nothing more
+        changes; True when anything fired."""
+        fired = False
+        for _ in range(MAX_TIMER_ROUNDS):
+            before = self._timer_marks()
+            self._wf.refresh_timers()
+            engine_ready = any(
+                not t.task_spec.manual for t in self._wf.get_tasks(state=TaskState.READY)
+            )
+            if self._timer_marks() == before and not engine_ready:
+                break
+            fired = True
+            self._run()
+        return fired

@@ -2,6 +2,8 @@
 
 The national intake waits at a message catch for `instansi_result` while the instansi's SOP runs
 as a separate child instance; when the child ends, its `result` is delivered to the intake.
+Every settle announces the BPMN timer moments the instance waits for (`INSTANCE_SETTLED`), so
+the SLA package can keep a deadline per moment; firing one calls `wake_timers`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from engine import clock, events
 from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instansi, ProcessDefinition, ProcessInstance, Report
 from engine.runtime import Workflow
-from engine.services import definitions
+from engine.services import audit, definitions
 
 RUNNING, COMPLETED, CANCELLED = "running", "completed", "cancelled"
 INSTANSI_RESULT = "instansi_result"
@@ -108,6 +110,8 @@ def settle(session: Session, *, report: Report, instance: ProcessInstance, wf: W
     if wf.completed:
         instance.status = COMPLETED
         instance.completed_at = now
+    _announce_settled(session, report=report, instance=instance, wf=wf)
+    if wf.completed:
         if instance.parent_id is not None:
             _report_to_parent(session, report=report, child=instance, result=wf.data)
         return
@@ -117,6 +121,43 @@ def settle(session: Session, *, report: Report, instance: ProcessInstance, wf: W
         and running_child(session, instance) is None
     ):
         _start_sop(session, report=report, intake=instance)
+
+
+def _announce_settled(
+    session: Session, *, report: Report, instance: ProcessInstance, wf: Workflow
+) -> None:
+    uses_timers = wf.uses_timers
+    timers = [m.isoformat() for m in wf.waiting_timers()] if uses_timers else []
+    payload = {
+        "instance_id": instance.id,
+        "status": instance.status,
+        "uses_timers": uses_timers,
+        "timers": timers,
+    }
+    events.publish(session, events.Event(events.INSTANCE_SETTLED, report.id, payload))
+
+
+def wake_timers(session: Session, *, instance_id: int) -> bool:
+    """Fire the instance's BPMN timers that are due by `engine.clock`, run what follows and
+    settle; in the caller's transaction. False when nothing fired (or it is not running)."""
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or instance.status != RUNNING:
+        return False
+    report = session.get(Report, instance.report_id)
+    if report is None:
+        return False
+    wf = load_workflow(session, instance)
+    fired = wf.refresh_timers()
+    settle(session, report=report, instance=instance, wf=wf)  # also re-plans any timer left
+    if fired:
+        audit.record(
+            session,
+            actor="system",
+            action="instance.timer_fired",
+            report_id=report.id,
+            instance_id=instance.id,
+        )
+    return fired
 
 
 def _start_sop(session: Session, *, report: Report, intake: ProcessInstance) -> None:
@@ -227,6 +268,7 @@ def reroute(
     wf.cancel()  # not settle(): a cancelled child must not report a result to the intake
     now = clock.now()
     sop.state_json, sop.status, sop.completed_at, sop.updated_at = (wf.dump(), CANCELLED, now, now)
+    _announce_settled(session, report=report, instance=sop, wf=wf)  # drops its timer rows
     rows = session.scalars(
         select(HumanTask).where(HumanTask.instance_id == sop.id, HumanTask.status == "open")
     ).all()
