@@ -66,7 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
         },
     )
-    from api.rest import alerts, health, pelapor, reports, supervision, tasks
+    from api.rest import alerts, health, pelapor, reports, sla_admin, supervision, tasks
     from api.rest import auth as auth_bp
     from api.rest import sla as sla_bp
 
@@ -78,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         alerts.blp,
         sla_bp.blp,
         supervision.blp,
+        sla_admin.blp,
     ):
         api.register_blueprint(blueprint)
     if settings.TEST_CLOCK:
