@@ -3,15 +3,13 @@ and every deadline fires exactly once, its email counted at a real SMTP server."
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -22,34 +20,10 @@ from engine.seed.loader import DEMO_PASSWORD
 from engine.services import auth
 from sla.models import Deadline, DeadlineFiring, SchedulerHeartbeat
 from tests.helpers import REPORT
+from tests.processes import start_scheduler, wait_for
 from tests.smtp_server import SmtpServer
 
 DEADLINES = 2000
-
-
-def start_scheduler(database_url: str, smtp: SmtpServer, log: BinaryIO) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "LAPOR_DATABASE_URL": database_url,
-        "LAPOR_SMTP_HOST": smtp.host,
-        "LAPOR_SMTP_PORT": str(smtp.port),
-    }
-    # stderr to a file: an unread pipe fills up and blocks the process on its next log line
-    return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "scheduler"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.postgresql_only
@@ -77,7 +51,8 @@ def test_two_schedulers_fire_each_of_2000_deadlines_once(
     smtp = SmtpServer().start()
     logs = [tmp_path / f"scheduler-{i}.log" for i in range(2)]
     log_files = [log.open("wb") for log in logs]
-    schedulers = [start_scheduler(database_url, smtp, log) for log in log_files]
+    smtp_env = {"LAPOR_SMTP_HOST": smtp.host, "LAPOR_SMTP_PORT": str(smtp.port)}
+    schedulers = [start_scheduler(database_url, log, **smtp_env) for log in log_files]
     try:
 
         def both_up() -> bool:

@@ -4,12 +4,9 @@ set over REST only in test mode, and followed by a separate `lapor scheduler` pr
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +22,7 @@ from engine.models import HumanTask
 from sla import shared_clock
 from sla.models import ClockSetting, Deadline, DeadlineFiring
 from tests.helpers import REPORT
+from tests.processes import start_scheduler, wait_for
 
 FAR = datetime(2031, 6, 2, 1, 0, tzinfo=UTC)
 CLOCK_URL = "/api/v1/testing/clock"
@@ -148,26 +146,6 @@ def test_clock_over_rest_in_test_mode(make_app: Any, database_url: str) -> None:
     assert between(before, now, after)
 
 
-def start_scheduler(database_url: str, log: Any) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LAPOR_DATABASE_URL": database_url, "LAPOR_TEST_CLOCK": "1"}
-    # stderr to a file: an unread pipe fills up and blocks the process on its next log line
-    return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "scheduler"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_scheduler_process_follows_the_clock_stored_by_another(
     client: Any, factory: Any, database_url: str, tmp_path: Path
 ) -> None:
@@ -196,7 +174,7 @@ def test_a_scheduler_process_follows_the_clock_stored_by_another(
 
     log_path = tmp_path / "scheduler.log"
     with log_path.open("wb") as log:
-        process = start_scheduler(database_url, log)
+        process = start_scheduler(database_url, log, LAPOR_TEST_CLOCK="1")
         try:
             # the control deadline firing proves a sweep ran after both rows were there
             wait_for(lambda: fired_at(control_id) is not None, 60, "the due deadline to fire")
