@@ -8,6 +8,7 @@ in the same transaction as the change that caused it.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -170,27 +171,80 @@ def plan_task(session: Session, task: HumanTask, report: Report) -> datetime:
 
 
 def replan_open_tasks(session: Session, *, instansi_ids: set[int] | None = None) -> int:
-    """Recompute every open, not yet escalated task (of these instansi, None = all) after a
-    calendar or policy change; returns how many due moments moved."""
+    """Recompute pending deadlines after a calendar or policy change, for tasks of these
+    instansi (None = all): due moments of tasks not yet escalated, the next escalation level
+    of escalated ones, and the auto-close of reports waiting for the pelapor. Returns how many
+    moments moved."""
     stmt = select(HumanTask).where(HumanTask.status == "open")
     if instansi_ids is not None:
         stmt = stmt.where(HumanTask.instansi_id.in_(instansi_ids))
     moved = 0
     for task in session.scalars(stmt).all():
-        escalated = session.scalar(
+        report = session.get(Report, task.report_id)
+        if report is None:
+            continue
+        if _escalated(session, task.id):
+            cal = calendar_for(session, responsible_instansi(session, task))
+            moved += _recount(session, cal, Deadline.task_id == task.id, {"escalation": None})
+        else:
+            before = task.due_at
+            moved += plan_task(session, task, report) != before
+    reports = select(Report).where(Report.status == status.FOLLOWED_UP)
+    if instansi_ids is not None:
+        reports = reports.where(Report.current_instansi_id.in_(instansi_ids))
+    for report in session.scalars(reports).all():
+        instansi = (
+            session.get(Instansi, report.current_instansi_id)
+            if report.current_instansi_id
+            else None
+        )
+        cal = calendar_for(session, instansi or national_instansi(session))
+        moved += _recount(
+            session,
+            cal,
+            Deadline.report_id == report.id,
+            {
+                "auto_close": policies.AUTO_CLOSE_WORKING_DAYS,
+                "auto_close_warning": policies.AUTO_CLOSE_WORKING_DAYS
+                - policies.AUTO_CLOSE_WARNING_DAYS,
+            },
+        )
+    return moved
+
+
+def _escalated(session: Session, task_id: int) -> bool:
+    return (
+        session.scalar(
             select(Deadline.id)
             .where(
-                Deadline.task_id == task.id,
+                Deadline.task_id == task_id,
                 Deadline.kind.in_(("due", "escalation")),
                 Deadline.status == FIRED,
             )
             .limit(1)
         )
-        report = session.get(Report, task.report_id)
-        if escalated is not None or report is None:
-            continue
-        before = task.due_at
-        if plan_task(session, task, report) != before:
+        is not None
+    )
+
+
+def _recount(
+    session: Session, cal: WorkingCalendar, scope: Any, days_by_kind: dict[str, int | None]
+) -> int:
+    """Count pending deadlines of these kinds again from the moment they were scheduled
+    (None: the escalation interval stored on the row)."""
+    moved = 0
+    rows = session.scalars(
+        select(Deadline).where(
+            scope, Deadline.status == PENDING, Deadline.kind.in_(tuple(days_by_kind))
+        )
+    ).all()
+    for row in rows:
+        days = days_by_kind[row.kind]
+        if days is None:
+            days = int((row.payload or {}).get("escalation_every", 2))
+        due = cal.add_working_days(row.created_at, days).due_at
+        if due != row.due_at:
+            row.due_at = due
             moved += 1
     return moved
 

@@ -234,3 +234,45 @@ def test_clock_must_be_aware() -> None:
         clock.set_clock(datetime(2026, 2, 2, 9, 0))
     clock.set_clock(datetime(2026, 2, 2, 2, 0, tzinfo=UTC))
     assert clock.now() == datetime(2026, 2, 2, 2, 0, tzinfo=UTC)
+
+
+def test_a_day_added_later_moves_the_next_escalation_and_the_auto_close(
+    api: Api, factory: Any
+) -> None:
+    from datetime import date
+
+    from sla.calendar_service import add_adjustment
+    from sla.deadlines import replan_open_tasks
+
+    def pending(tracking: str, kind: str) -> datetime:
+        with factory() as s:
+            return s.scalar(
+                select(Deadline.due_at)
+                .join(Report, Report.id == Deadline.report_id)
+                .where(
+                    Report.tracking_id == tracking,
+                    Deadline.kind == kind,
+                    Deadline.status == "pending",
+                )
+            )
+
+    at("2026-02-02T09:00:00+07:00")
+    late = api.file()["tracking_id"]
+    answered = api.file()["tracking_id"]
+    for tracking in (late, answered):
+        api.complete("nasional", tracking, {"outcome": "forward", "target_instansi": "34.04"})
+    api.complete("sleman", answered, {"outcome": "disposisi", "target_unit": "34.04-DPUPKP"})
+    api.complete("sleman.pu", answered, {"tindak_lanjut": "Sudah diperbaiki kemarin sore."})
+    # followed up on Monday 2 Feb: auto-close after 10 working days; 16 Feb is cuti bersama and
+    # 17 Feb Imlek, so the tenth is Wednesday 18 Feb
+    assert pending(answered, "auto_close").isoformat() == "2026-02-18" + WIB_EOD
+    at("2026-02-05T00:00:01+07:00")  # the disposition of `late` was due end of Wednesday 4 Feb
+    sweep(factory, scheduler="t")
+    assert escalations(factory, late) == [(1, "34", "overdue")]
+    assert pending(late, "escalation").isoformat() == "2026-02-09" + WIB_EOD  # Fri, Mon
+
+    with factory() as s, s.begin():  # a disaster closure on Friday 6 February, nationally
+        add_adjustment(s, day=date(2026, 2, 6), kind="holiday", reason="Banjir", actor="system")
+        assert replan_open_tasks(s) >= 2
+    assert pending(late, "escalation").isoformat() == "2026-02-10" + WIB_EOD  # Mon, Tue
+    assert pending(answered, "auto_close").isoformat() == "2026-02-19" + WIB_EOD
