@@ -47,6 +47,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on every backend; larger ones cannot exist
+
+
+def valid_id(value: object) -> bool:
+    """Whether `value` could be a row id (a positive 32-bit integer): checked before querying,
+    since a larger one overflows PostgreSQL's integer and SQLite's driver."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -20,13 +20,7 @@ from sla import deadlines
 
 NATIONAL, INSTANSI_ADMIN, OPERATOR = "admin_nasional", "admin_instansi", "operator"
 ADMINS = (NATIONAL, INSTANSI_ADMIN)
-MAX_ID = 2**31 - 1  # ids in URLs: larger ones cannot exist (and overflow PostgreSQL's integer)
 MAX_CODE = 32
-
-
-def valid_id(value: object) -> bool:
-    """Whether `value` could be a row id (a positive 32-bit integer)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def is_national(principal: Principal) -> bool:

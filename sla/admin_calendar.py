@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from engine.db import valid_id
 from engine.errors import InvalidInput, NotFound
 from engine.models import Instansi, Region
 from engine.services import audit
@@ -184,7 +185,7 @@ def remove_day(
     admin.require_role(principal, admin.ADMINS, "change the calendar")
     with session.begin():
         row = None
-        if admin.valid_id(adjustment_id):
+        if valid_id(adjustment_id):
             row = session.scalar(
                 select(CalendarAdjustment)
                 .where(CalendarAdjustment.id == adjustment_id)

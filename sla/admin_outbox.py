@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from engine.db import valid_id
 from engine.errors import InvalidInput, NotFound
 from engine.services.auth import Principal
 from sla import admin, outbox
@@ -33,6 +34,6 @@ def list_outbox(
 def resend(session: Session, *, principal: Principal, message_id: int) -> OutboxMessage:
     """Queue a dead or sent message again, now, with its event id (audited `outbox.resent`)."""
     admin.require_role(principal, ROLES, "re-send outbox messages")
-    if not admin.valid_id(message_id):
+    if not valid_id(message_id):
         raise NotFound(f"outbox message {message_id} does not exist", field="message_id")
     return outbox.resend(session, message_id=message_id, actor=principal.actor)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.db import valid_id
 from engine.errors import InvalidInput, NotFound
 from engine.models import Instansi
 from engine.models.reports import CLASSIFICATIONS
@@ -212,7 +213,7 @@ def delete_policy(
     admin.require_role(principal, admin.ADMINS, "delete SLA policies")
     with session.begin():
         row = None
-        if admin.valid_id(policy_id):
+        if valid_id(policy_id):
             row = session.scalar(
                 select(SlaPolicy).where(SlaPolicy.id == policy_id).with_for_update()
             )

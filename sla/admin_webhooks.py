@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.db import valid_id
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.services import audit
 from engine.services.auth import Principal
@@ -70,7 +71,7 @@ def checked_url(url: object) -> str:
 def _endpoint(session: Session, principal: Principal, webhook_id: int) -> WebhookEndpoint:
     """The endpoint, locked, if the principal may manage it."""
     row = None
-    if admin.valid_id(webhook_id):
+    if valid_id(webhook_id):
         row = session.scalar(
             select(WebhookEndpoint).where(WebhookEndpoint.id == webhook_id).with_for_update()
         )

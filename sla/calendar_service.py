@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.db import valid_id
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import Instansi, Region, User
 from engine.services.progress import resolve_instansi
@@ -32,7 +33,6 @@ from sla.models import CalendarAdjustment, OfficeHours
 
 MAX_DURATION = 365  # working days or office hours a deadline may count
 FIRST_YEAR, LAST_YEAR = 2000, 2099  # the years a start moment may fall in
-MAX_ID = 2**31 - 1
 MAX_REASON = 500
 
 
@@ -81,7 +81,7 @@ def _actor_user_id(session: Session, actor: str) -> int | None:
     prefix, _, rest = actor.partition(":")
     if prefix != "user" or not rest.isdigit():
         return None  # a system actor (scheduler, CLI)
-    if not 0 < int(rest) <= MAX_ID or session.get(User, int(rest)) is None:
+    if not valid_id(int(rest)) or session.get(User, int(rest)) is None:
         raise InvalidInput(f"unknown user in actor '{actor}'", field="actor")
     return int(rest)
 
@@ -151,7 +151,7 @@ def remove_adjustment(session: Session, *, adjustment_id: int, actor: str) -> Ca
     transaction."""
     _actor_user_id(session, actor)
     row = None
-    if isinstance(adjustment_id, int) and 0 < adjustment_id <= MAX_ID:
+    if valid_id(adjustment_id):
         row = session.scalar(
             select(CalendarAdjustment)
             .where(CalendarAdjustment.id == adjustment_id)

@@ -21,7 +21,7 @@ from engine.models import HumanTask, Instansi, ProcessInstance, Report, Unit, Us
 from engine.services import audit, driver
 from engine.services.auth import Principal
 from engine.services.progress import add_timeline, resolve_instansi, resolve_unit
-from engine.services.reports import TRACKING_ALPHABET, TRACKING_LENGTH
+from engine.services.reports import is_tracking_id
 from engine.text import check_storable
 from sla import deadlines, escalation
 from sla.alerts import alert_user
@@ -73,7 +73,7 @@ def _acting(session: Session, principal: Principal, found: Sequence[Escalation])
 def _visible(session: Session, principal: Principal, tracking: str) -> tuple[Report, list[Any]]:
     """The report and its escalations; 404 unless the principal may supervise it."""
     report = None
-    if len(tracking) == TRACKING_LENGTH and set(tracking) <= set(TRACKING_ALPHABET):
+    if is_tracking_id(tracking):
         report = session.scalar(select(Report).where(Report.tracking_id == tracking))
     stmt = select(Escalation).where(Escalation.report_id == (report.id if report else None))
     found = list(session.scalars(stmt.order_by(Escalation.id)))

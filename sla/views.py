@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock
+from engine.db import valid_id
 from engine.errors import NotFound
 from engine.models import HumanTask
 from engine.services.auth import Principal
@@ -83,7 +84,7 @@ def list_alerts(
 
 def mark_read(session: Session, *, principal: Principal, alert_id: int) -> Alert:
     with session.begin():
-        alert = session.get(Alert, alert_id) if 0 < alert_id < 2**31 else None
+        alert = session.get(Alert, alert_id) if valid_id(alert_id) else None
         if alert is None or alert.user_id != principal.user_id:
             raise NotFound("no such alert", field="alert_id")
         if alert.read_at is None:

@@ -93,8 +93,13 @@ def _secret_matches(report: Report, secret: str | None) -> bool:
     return bool(secret) and hmac.compare_digest(report.secret_hash, hash_secret(secret or ""))
 
 
+def is_tracking_id(text: str) -> bool:
+    """Whether `text` has the shape of a tracking id (checked before any query)."""
+    return len(text) == TRACKING_LENGTH and set(text) <= set(TRACKING_ALPHABET)
+
+
 def _by_tracking_id(session: Session, tracking_id: str) -> Report:
-    if len(tracking_id) != TRACKING_LENGTH or not set(tracking_id) <= set(TRACKING_ALPHABET):
+    if not is_tracking_id(tracking_id):
         raise NotFound("no report with this tracking id", field="tracking_id")
     report = session.scalar(select(Report).where(Report.tracking_id == tracking_id))
     if report is None:

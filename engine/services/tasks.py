@@ -11,14 +11,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock, events
+from engine.db import valid_id
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Report
 from engine.runtime import TaskNotReady
 from engine.services import audit, driver, progress
 from engine.services.auth import Principal
 from engine.text import check_storable
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on every backend
 
 
 def _eligible_clause(principal: Principal) -> Any:
@@ -57,7 +56,7 @@ def list_for(
 def _get_visible(
     session: Session, principal: Principal, task_id: int, *, lock: bool = False
 ) -> HumanTask:
-    if not 0 < task_id <= MAX_ID:
+    if not valid_id(task_id):
         raise NotFound("no such task", field="task_id")
     stmt = select(HumanTask).where(HumanTask.id == task_id, _visible_clause(principal))
     task = session.scalar(stmt.with_for_update() if lock else stmt)
