@@ -1,5 +1,6 @@
-"""Service-level administration (bearer token): calendar days, SLA policies, webhooks, and the
-delivery outbox for operators. Who may do what is decided by the `sla.admin_*` services."""
+"""Service-level administration (bearer token): calendar days, SLA policies, office hours,
+webhooks, and the delivery outbox for operators. Who may do what is decided by the `sla.admin_*`
+services."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from api.schemas.sla_admin import (
     AdjustmentSchema,
     CalendarDaySchema,
     CalendarQuerySchema,
+    OfficeHoursChangeSchema,
+    OfficeHoursSchema,
+    OfficeHoursSetSchema,
     OutboxMessageSchema,
     OutboxQuerySchema,
     PolicyChangeSchema,
@@ -27,13 +31,15 @@ from api.schemas.sla_admin import (
     WebhookQuerySchema,
     WebhookSchema,
 )
-from sla import admin_calendar, admin_outbox, admin_policies, admin_webhooks
+from sla import admin_calendar, admin_hours, admin_outbox, admin_policies, admin_webhooks
 
 blp = Blueprint(
     "sla_admin",
     __name__,
     url_prefix="/api/v1/admin",
-    description="Service-level administration: calendar, SLA policies, webhooks, outbox",
+    description=(
+        "Service-level administration: calendar, SLA policies, office hours, webhooks, outbox"
+    ),
 )
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
@@ -173,3 +179,35 @@ class Resend(MethodView):
         return admin_outbox.resend(
             db.session(), principal=current_principal(), message_id=message_id
         )
+
+
+@blp.route("/office-hours/<instansi_code>")
+class InstansiOfficeHours(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.response(200, OfficeHoursSchema)
+    def get(self, instansi_code: str) -> Any:
+        """An instansi's office hours for hour-based (`wh`) deadlines, and whether they are the
+        default 08:00-16:00."""
+        return admin_hours.get_hours(
+            db.session(), principal=current_principal(), instansi_code=instansi_code
+        )
+
+    @blp.doc(security=SECURITY)
+    @blp.arguments(OfficeHoursSetSchema)
+    @blp.response(200, OfficeHoursChangeSchema)
+    def put(self, body: dict[str, Any], instansi_code: str) -> dict[str, Any]:
+        """Set the instansi's office hours (local HH:MM, 1 to 16 hours); its open hour-based due
+        moments are recomputed."""
+        hours, moved = admin_hours.set_hours(
+            db.session(), principal=current_principal(), instansi_code=instansi_code, **body
+        )
+        return {"office_hours": hours, "moved": moved}
+
+    @blp.doc(security=SECURITY)
+    @blp.response(200, OfficeHoursChangeSchema)
+    def delete(self, instansi_code: str) -> dict[str, Any]:
+        """Back to the default office hours (08:00-16:00); open due moments are recomputed."""
+        hours, moved = admin_hours.reset_hours(
+            db.session(), principal=current_principal(), instansi_code=instansi_code
+        )
+        return {"office_hours": hours, "moved": moved}

@@ -1,7 +1,9 @@
-"""Schemas of the service-level admin API: calendar days, SLA policies, webhooks, the outbox."""
+"""Schemas of the service-level admin API: calendar days, SLA policies, office hours, webhooks,
+the outbox."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -9,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.schemas.fields import Text
 from engine.models.reports import CLASSIFICATIONS
+from sla.admin_hours import HHMM
 from sla.admin_webhooks import MAX_URL
 from sla.calendar import ADJUSTMENT_KINDS
 from sla.calendar_service import FIRST_YEAR, LAST_YEAR, MAX_REASON
@@ -153,6 +156,41 @@ class PolicyListingSchema(Schema):
 
 class PolicyChangeSchema(Schema):
     policy = fields.Nested(PolicySchema, required=True)
+    moved = fields.Integer(
+        required=True, metadata={"description": "open tasks whose due moment moved"}
+    )
+
+
+# -- office hours ---------------------------------------------------------------------------
+
+
+def _hhmm(description: str) -> Text:
+    return Text(
+        required=True,
+        validate=validate.Regexp(
+            re.compile(rf"{HHMM.pattern}\Z"), error="Not a time of day as HH:MM (e.g. 07:30)."
+        ),
+        metadata={"description": description, "example": "07:30"},
+    )
+
+
+class OfficeHoursSetSchema(Schema):
+    opens = _hhmm("opening time, HH:MM local to the instansi")
+    closes = _hhmm("closing time, HH:MM local; 1 to 16 hours after opening")
+
+
+class OfficeHoursSchema(Schema):
+    instansi_code = fields.String()
+    timezone = fields.String(metadata={"description": "the instansi's time zone (IANA)"})
+    opens = fields.String(metadata={"description": "HH:MM local"})
+    closes = fields.String(metadata={"description": "HH:MM local"})
+    default = fields.Boolean(
+        metadata={"description": "true: the instansi has no hours of its own (08:00-16:00)"}
+    )
+
+
+class OfficeHoursChangeSchema(Schema):
+    office_hours = fields.Nested(OfficeHoursSchema, required=True)
     moved = fields.Integer(
         required=True, metadata={"description": "open tasks whose due moment moved"}
     )
