@@ -15,7 +15,11 @@ class ProcessDefinition(Base):
     """One deployed version of a BPMN process; its parsed spec is stored once, here."""
 
     __tablename__ = "process_definition"
-    __table_args__ = (UniqueConstraint("key", "version"), UniqueConstraint("key", "checksum"))
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        UniqueConstraint("key", "checksum"),
+        UniqueConstraint("key", "release_seq"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), index=True)
@@ -28,6 +32,9 @@ class ProcessDefinition(Base):
     spec_json: Mapped[str] = mapped_column(Text)
     task_meta: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The current version of a key is the one released last: deployed, or rolled back to.
+    release_seq: Mapped[int] = mapped_column(Integer)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ProcessInstance(Base):
@@ -40,13 +47,16 @@ class ProcessInstance(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     instansi_id: Mapped[int | None] = mapped_column(ForeignKey("instansi.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # running | completed | cancelled
+    # running | incident | completed | cancelled
+    status: Mapped[str] = mapped_column(String(16), index=True)
     state_json: Mapped[str] = mapped_column(Text)
     serializer_version: Mapped[str] = mapped_column(String(16))
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    incident: Mapped[str | None] = mapped_column(Text)  # the engine error of status `incident`
+    incident_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     definition: Mapped[ProcessDefinition] = relationship()
 

@@ -15,6 +15,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
 from engine.runtime.safe_xml import UnsafeXml, parse_untrusted_xml
+from engine.runtime.scripting import ScriptProblem, check_spec
 from engine.runtime.serializer import dump_state
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -48,6 +49,7 @@ class CompiledDefinition:
     checksum: str
     spec_json: str
     tasks: dict[str, TaskMeta]
+    script_problems: tuple[ScriptProblem, ...] = ()  # what the restricted evaluator refuses
 
     def task_meta_json(self) -> dict[str, Any]:
         return {key: asdict(meta) for key, meta in self.tasks.items()}
@@ -131,4 +133,5 @@ def compile_bpmn(
         if ts.manual or _milestone_of(ts)
     }
     _state, spec_json = dump_state(BpmnWorkflow(spec, subprocess_specs))
-    return CompiledDefinition(pid, checksum_of(xml), spec_json, tasks)
+    problems = tuple(check_spec(spec, subprocess_specs))
+    return CompiledDefinition(pid, checksum_of(xml), spec_json, tasks, problems)

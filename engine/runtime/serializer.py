@@ -9,6 +9,8 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
+from engine.runtime.scripting import RESTRICTED_ENGINE
+
 SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 SERIALIZER_VERSION: str = SERIALIZER.VERSION
 SPEC_KEYS = ("spec", "subprocess_specs")
@@ -24,7 +26,8 @@ def dump_state(workflow: BpmnWorkflow) -> tuple[str, str]:
 def load_state(state_json: str, spec_json: str) -> BpmnWorkflow:
     """Rebuild a workflow from its per-case state and the definition's stored spec.
 
-    Old serializer versions are migrated by SpiffWorkflow while loading.
+    Old serializer versions are migrated by SpiffWorkflow while loading; the workflow runs its
+    scripts and expressions on the restricted engine (`engine.runtime.scripting`).
     """
     body = state_json.strip()
     spec = spec_json.strip()
@@ -33,6 +36,8 @@ def load_state(state_json: str, spec_json: str) -> BpmnWorkflow:
     inner = body[1:]
     joined = spec[:-1] + ("," + inner if inner.strip() != "}" else "}")
     workflow: BpmnWorkflow = SERIALIZER.deserialize_json(joined)
+    # Subprocess workflows have no engine of their own: they use their top workflow's.
+    workflow.script_engine = RESTRICTED_ENGINE
     return workflow
 
 

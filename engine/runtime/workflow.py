@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -15,6 +15,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine.runtime import timers
+from engine.runtime.scripting import RESTRICTED_ENGINE
 from engine.runtime.serializer import SERIALIZER, SERIALIZER_VERSION, dump_state, load_state
 
 
@@ -68,14 +69,19 @@ class Workflow:
     def start(cls, checksum: str, spec_json: str, data: dict[str, Any]) -> Workflow:
         """A new instance of the deployed definition (`checksum`, `spec_json`), run to its
         first wait state."""
+        self = cls.new(checksum, spec_json, data)
+        self.advance()
+        return self
+
+    @classmethod
+    def new(cls, checksum: str, spec_json: str, data: dict[str, Any]) -> Self:
+        """A new instance of the deployed definition, not yet run (`advance` runs it)."""
         spec, subs = _specs(checksum, spec_json)
-        wf = BpmnWorkflow(spec, subs)
+        wf = BpmnWorkflow(spec, subs, script_engine=RESTRICTED_ENGINE)
         wf.data.update(data)
         for task in wf.get_tasks(state=TaskState.READY):
             task.data.update(data)
-        self = cls(wf)
-        self._run()
-        return self
+        return cls(wf)
 
     @classmethod
     def load(cls, state_json: str, spec_json: str) -> Workflow:
@@ -90,6 +96,34 @@ class Workflow:
             self._wf.do_engine_steps()
         except SpiffWorkflowException as exc:
             raise EngineFailure(str(exc)) from exc
+
+    def advance(self) -> None:
+        """Run the engine's own steps (scripts, gateways, events) to the next wait state."""
+        self._run()
+
+    def failed_tasks(self) -> list[str]:
+        """The BPMN ids of the tasks a script or condition error stopped (state ERROR)."""
+        return [t.task_spec.name for t in self._wf.get_tasks(state=TaskState.ERROR)]
+
+    def retry(self) -> list[str]:
+        """Run the failed tasks again and then the engine steps; returns their BPMN ids.
+
+        An engine task is reset as SpiffWorkflow's `reset_from_task_id` does (its data copied
+        again from its parent, its branch predicted afresh from the current spec); a user task
+        whose completion failed runs again with the form data it was completed with.
+        """
+        failed = list(self._wf.get_tasks(state=TaskState.ERROR))
+        try:
+            for task in failed:
+                if task.task_spec.manual:
+                    task._set_state(TaskState.READY)
+                    task.run()
+                else:
+                    self._wf.reset_from_task_id(task.id)
+        except SpiffWorkflowException as exc:
+            raise EngineFailure(str(exc)) from exc
+        self._run()
+        return [t.task_spec.name for t in failed]
 
     def ready_user_tasks(self) -> list[ReadyTask]:
         return [
@@ -183,7 +217,10 @@ class Workflow:
         fired = False
         for _ in range(MAX_TIMER_ROUNDS):
             before = self._timer_marks()
-            self._wf.refresh_timers()
+            try:
+                self._wf.refresh_timers()
+            except SpiffWorkflowException as exc:
+                raise EngineFailure(str(exc)) from exc
             engine_ready = any(
                 not t.task_spec.manual for t in self._wf.get_tasks(state=TaskState.READY)
             )

@@ -4,11 +4,18 @@ The national intake waits at a message catch for `instansi_result` while the ins
 as a separate child instance; when the child ends, its `result` is delivered to the intake.
 Every settle announces the BPMN timer moments the instance waits for (`INSTANCE_SETTLED`), so
 the SLA package can keep a deadline per moment; firing one calls `wake_timers`.
+
+A script or condition that fails inside the engine never fails the request that ran it: the
+workflows this module hands out keep the failure instead of raising it, the failed task stays in
+state ERROR, and `settle` saves the state and puts the instance in status `incident` (with the
+error and its time, audited). What succeeded before the failure (a completed human task) stays
+done. An instance in incident is not woken by its timers; `retry_incident` runs it again.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,9 +24,12 @@ from engine import clock, events
 from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instansi, ProcessDefinition, ProcessInstance, Report
 from engine.runtime import Workflow
+from engine.runtime.workflow import EngineFailure
 from engine.services import audit, definitions
 
-RUNNING, COMPLETED, CANCELLED = "running", "completed", "cancelled"
+RUNNING, INCIDENT, COMPLETED, CANCELLED = "running", "incident", "completed", "cancelled"
+LIVE = (RUNNING, INCIDENT)  # not finished; an instance in incident waits for a retry
+INCIDENT_TEXT_LIMIT = 4000
 INSTANSI_RESULT = "instansi_result"
 INSTANCE_LOADED = "instance.loaded"
 
@@ -37,9 +47,50 @@ def role_for_lane(lane: str | None) -> str:
     return LANE_ROLES.get((lane or "").strip().lower(), "admin_instansi")
 
 
+T = TypeVar("T")
+
+
+class _Contained(Workflow):
+    """A workflow that keeps an engine failure in `failure` instead of raising it; the failed
+    task is left in state ERROR, and `settle` turns the failure into an incident."""
+
+    failure: str | None = None
+
+    def _step(self, step: Callable[..., T], *args: Any, otherwise: T) -> T:
+        try:
+            result: T = step(*args)
+        except EngineFailure as exc:
+            self.failure = str(exc) or type(exc.__cause__).__name__
+            return otherwise
+        return result
+
+    def advance(self) -> None:
+        self._step(super().advance, otherwise=None)
+
+    def complete_task(self, guid: str, data: dict[str, Any]) -> None:
+        self._step(super().complete_task, guid, data, otherwise=None)
+
+    def deliver_message(self, name: str, payload: dict[str, Any]) -> None:
+        self._step(super().deliver_message, name, payload, otherwise=None)
+
+    def refresh_timers(self) -> bool:
+        return self._step(super().refresh_timers, otherwise=True)
+
+    def retry(self) -> list[str]:
+        failed = self.failed_tasks()
+        return self._step(super().retry, otherwise=failed)
+
+
+def failure_of(wf: Workflow) -> str | None:
+    """The engine failure the last steps of `wf` ran into (None: they all succeeded)."""
+    return wf.failure if isinstance(wf, _Contained) else None
+
+
 def load_workflow(session: Session, instance: ProcessInstance) -> Workflow:
-    """Restore an instance's engine state from the database and announce it (tests may wait)."""
-    wf = Workflow.load(instance.state_json, instance.definition.spec_json)
+    """Restore an instance's engine state from the database and announce it (tests may wait).
+
+    Engine failures of the returned workflow's steps are kept for `settle` (see the module)."""
+    wf = _Contained.load(instance.state_json, instance.definition.spec_json)
     events.publish(
         session, events.Event(INSTANCE_LOADED, instance.report_id, {"instance_id": instance.id})
     )
@@ -55,7 +106,8 @@ def start_instance(
     parent: ProcessInstance | None = None,
     instansi_id: int | None = None,
 ) -> ProcessInstance:
-    wf = Workflow.start(definition.checksum, definition.spec_json, data)
+    wf = _Contained.new(definition.checksum, definition.spec_json, data)
+    wf.advance()
     now = clock.now()
     instance = ProcessInstance(
         report_id=report.id,
@@ -78,7 +130,7 @@ def start_instance(
 def running_child(session: Session, instance: ProcessInstance) -> ProcessInstance | None:
     return session.scalar(
         select(ProcessInstance).where(
-            ProcessInstance.parent_id == instance.id, ProcessInstance.status == RUNNING
+            ProcessInstance.parent_id == instance.id, ProcessInstance.status.in_(LIVE)
         )
     )
 
@@ -110,10 +162,14 @@ def settle(session: Session, *, report: Report, instance: ProcessInstance, wf: W
     if wf.completed:
         instance.status = COMPLETED
         instance.completed_at = now
+    else:
+        _track_incident(session, report=report, instance=instance, wf=wf)
     _announce_settled(session, report=report, instance=instance, wf=wf)
     if wf.completed:
         if instance.parent_id is not None:
             _report_to_parent(session, report=report, child=instance, result=wf.data)
+        return
+    if instance.status == INCIDENT:
         return
     if (
         instance.definition.kind == "intake"
@@ -121,6 +177,44 @@ def settle(session: Session, *, report: Report, instance: ProcessInstance, wf: W
         and running_child(session, instance) is None
     ):
         _start_sop(session, report=report, intake=instance)
+
+
+def _track_incident(
+    session: Session, *, report: Report, instance: ProcessInstance, wf: Workflow
+) -> None:
+    """Put the instance in incident when a step failed (or a task is still failed)."""
+    failure = failure_of(wf)
+    failed = wf.failed_tasks()
+    if failure is None and (not failed or instance.status == INCIDENT):
+        return  # no failure, or still stopped at the one already recorded
+    error = failure or "stopped at a failed task"
+    text = f"{', '.join(failed)}: {error}" if failed else error
+    instance.status = INCIDENT
+    instance.incident = text[:INCIDENT_TEXT_LIMIT]
+    instance.incident_at = clock.now()
+    audit.record(
+        session,
+        actor="system",
+        action="instance.incident",
+        report_id=report.id,
+        instance_id=instance.id,
+        data={"tasks": failed, "error": error[:INCIDENT_TEXT_LIMIT]},
+    )
+
+
+def retry_incident(session: Session, *, report: Report, instance: ProcessInstance) -> list[str]:
+    """Run the failed tasks of an instance in incident again, then its engine steps, and
+    settle; in the caller's transaction. On success the instance runs again (or completes) and
+    its incident is cleared; on failure it stays in incident with the new error. Returns the
+    BPMN ids of the tasks run again."""
+    if instance.status != INCIDENT:
+        raise Conflict("the instance is not in incident", field="instance_id")
+    wf = load_workflow(session, instance)
+    tasks = wf.retry()
+    if failure_of(wf) is None and not wf.failed_tasks():
+        instance.status, instance.incident, instance.incident_at = RUNNING, None, None
+    settle(session, report=report, instance=instance, wf=wf)
+    return tasks
 
 
 def _announce_settled(
@@ -260,7 +354,7 @@ def reroute(
     if (
         intake is None
         or intake_wf is None
-        or sop.status != RUNNING
+        or sop.status not in LIVE
         or INSTANSI_RESULT not in intake_wf.waiting_messages()
     ):
         raise Conflict("the report is not with an instansi's SOP", field="instansi")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, status
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.models import HumanTask, Region, Report
+from engine.models import HumanTask, ProcessInstance, Region, Report
 from engine.services import audit, definitions, driver
 from engine.services.progress import add_timeline, resolve_instansi
 
@@ -182,11 +182,7 @@ def reply(session: Session, *, tracking_id: str, secret: str, data: dict[str, An
                 data={"rating": data["rating"], "satisfied": data["satisfied"]},
             )
             sop = _deliver(session, report, "sop", "pelapor_rating", payload)
-            if sop.status == driver.COMPLETED:
-                add_timeline(session, report, "closed", new_status=status.CLOSED)
-            else:
-                report.reopen_count += 1
-                add_timeline(session, report, "reopened", new_status=status.REOPENED, text=text)
+            _rating_answered(session, report, sop, closed_kind="closed", text=text)
         else:
             if not text:
                 raise InvalidInput("the comment is required", field="text")
@@ -210,10 +206,45 @@ def close_unanswered(session: Session, *, report_id: int) -> bool:
         "pelapor_rating",
         {"rating": None, "satisfied": True, "comment": "", "auto_closed": True},
     )
-    if sop.status == driver.COMPLETED:
-        add_timeline(session, report, "auto_closed", new_status=status.CLOSED)
+    _rating_answered(session, report, sop, closed_kind="auto_closed")
     audit.record(session, actor="system", action="report.auto_closed", report_id=report.id)
     return True
+
+
+def _rating_answered(
+    session: Session,
+    report: Report,
+    sop: ProcessInstance,
+    *,
+    closed_kind: str,
+    text: str | None = None,
+) -> None:
+    """Carry the SOP's answer to a rating to the report: closed when the SOP completed, reopened
+    when it runs on. While the SOP is in incident nothing is decided yet: the report stays
+    followed-up until an operator's retry lets the SOP answer (`after_retry`)."""
+    if sop.status == driver.INCIDENT:
+        return
+    if sop.status == driver.COMPLETED:
+        add_timeline(session, report, closed_kind, new_status=status.CLOSED)
+    elif closed_kind == "closed":
+        report.reopen_count += 1
+        add_timeline(session, report, "reopened", new_status=status.REOPENED, text=text)
+
+
+def after_retry(session: Session, *, report: Report, instance: ProcessInstance) -> None:
+    """After an operator retried an SOP stopped in incident: if the pelapor's rating was what
+    it was handling, the report now closes or reopens."""
+    if (
+        report.status != status.FOLLOWED_UP
+        or instance.definition.kind != "sop"
+        or instance.status == driver.INCIDENT
+    ):
+        return
+    if instance.status == driver.RUNNING:
+        wf = driver.load_workflow(session, instance)
+        if "pelapor_rating" in wf.waiting_messages():
+            return  # the rating has not been delivered yet
+    _rating_answered(session, report, instance, closed_kind="closed")
 
 
 def _deliver(
