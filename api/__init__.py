@@ -66,7 +66,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}
         },
     )
-    from api.rest import alerts, health, pelapor, reports, sla_admin, supervision, tasks
+    from api.rest import (
+        alerts,
+        definitions,
+        health,
+        operations,
+        pelapor,
+        reports,
+        sla_admin,
+        supervision,
+        tasks,
+    )
     from api.rest import auth as auth_bp
     from api.rest import sla as sla_bp
 
@@ -79,6 +89,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         sla_bp.blp,
         supervision.blp,
         sla_admin.blp,
+        definitions.blp,
+        operations.blp,
     ):
         api.register_blueprint(blueprint)
     if settings.TEST_CLOCK:

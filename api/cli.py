@@ -196,9 +196,10 @@ def dev_generate(count: int, seed_value: int, days: int) -> None:
     click.echo(f"generated {count} reports")
 
 
-from api import cli_sla  # noqa: E402  (the group imports this module's helpers)
+from api import cli_bpmn, cli_sla  # noqa: E402  (the groups import this module's helpers)
 
 main.add_command(cli_sla.sla)
+main.add_command(cli_bpmn.bpmn)
 
 if __name__ == "__main__":
     main()

@@ -23,7 +23,13 @@ class ProblemSchema(Schema):
     detail = fields.String()
     code = fields.String(metadata={"description": "machine-readable reason"})
     field = fields.String(allow_none=True, metadata={"description": "the offending field"})
-    errors = fields.Dict(metadata={"description": "per-field messages of a validation error"})
+    errors = fields.Raw(
+        metadata={
+            "description": "per-field messages of a validation error, or the list of "
+            "{element_id, line, message} findings of a refused BPMN file"
+        }
+    )
+    warnings = fields.List(fields.Dict(), metadata={"description": "BPMN linter warnings"})
 
 
 def problem(
@@ -33,6 +39,7 @@ def problem(
     code: str,
     field: str | None = None,
     errors: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -44,6 +51,7 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
 
@@ -113,7 +121,7 @@ def _first_message(value: Any) -> str:
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> Response:
-        response = problem(exc.status, exc.message, code=exc.code, field=exc.field)
+        response = problem(exc.status, exc.message, code=exc.code, field=exc.field, extra=exc.extra)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="lapor"'
         return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     """A request the domain refuses, with an HTTP-like status and, where it applies, the field."""
@@ -16,10 +18,12 @@ class DomainError(Exception):
         field: str | None = None,
         code: str | None = None,
         status: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.extra = extra or {}  # more members of the problem body, e.g. a linter's findings
         if code is not None:
             self.code = code
         if status is not None:

@@ -33,3 +33,7 @@ def check_transition(current: str, new: str) -> None:
     """Raise Conflict unless `current -> new` is in the transition table."""
     if new not in TRANSITIONS.get(current, frozenset()):
         raise Conflict(f"a report in status '{current}' cannot move to '{new}'", field="status")
+
+
+# The milestones a BPMN task can carry (docs/bpmn-contract.md section 3), in process order.
+MILESTONES = ("verification", "disposition", "follow-up", "close")

@@ -6,7 +6,10 @@ that runs engine services (web workers, schedulers, CLI) calls it once.
 
 
 def install() -> None:
-    from sla import bpmn_timers, deadlines, pelapor_notices
+    from engine.services import bpmn_lint
+    from sla import bpmn_timers, deadlines, pelapor_notices, policies
+
+    bpmn_lint.register_task_rule(policies.lint_sla)
 
     bpmn_timers.install()
     deadlines.install()

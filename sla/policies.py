@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.errors import InvalidInput
 from engine.models import Instansi
+from engine.services.bpmn_lint import Finding
+from engine.status import MILESTONES
 from sla.models import SlaPolicy
 
 WORKING_DAYS, WORKING_HOURS = "wd", "wh"
 HOURS_PER_DAY = 8
-MILESTONES = ("verification", "disposition", "follow-up", "close")
 SLA_PROPERTY = re.compile(r"^\s*(\d{1,3})\s*(wd|wh)\s*$")
 
 
@@ -180,15 +181,28 @@ def set_policy(
 
 
 def missing_sla(task_meta: dict[str, dict]) -> list[str]:
-    """For the deploy linter: user tasks with neither a valid `sla` property nor a milestone
-    that a policy covers. Returns the offending task ids."""
-    missing = []
+    """User tasks with neither a valid `sla` property nor a milestone that a policy covers.
+    Returns the offending task ids."""
+    return [finding.element_id or "" for finding in lint_sla(task_meta)]
+
+
+def lint_sla(task_meta: dict[str, dict]) -> list[Finding]:
+    """The deploy linter's SLA rule: every task has a valid `sla` property or a milestone that
+    a policy covers (registered by `sla.install`)."""
+    findings = []
     for bpmn_id, meta in task_meta.items():
         properties = meta.get("properties") or {}
         try:
             has_property = parse_sla_property(properties.get("sla")) is not None
-        except InvalidInput:
-            has_property = False
+        except InvalidInput as exc:
+            findings.append(Finding(f"task '{bpmn_id}': {exc.message}", bpmn_id))
+            continue
         if not has_property and meta.get("milestone") not in NATIONAL_DEFAULTS:
-            missing.append(bpmn_id)
-    return missing
+            findings.append(
+                Finding(
+                    f"task '{bpmn_id}' has no SLA: give it an `sla` property (e.g. 5wd, 8wh) "
+                    "or a milestone with a policy",
+                    bpmn_id,
+                )
+            )
+    return findings

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.orm import sessionmaker
 
 from engine import clock, schema
@@ -150,7 +150,13 @@ def clean_slate(request: pytest.FixtureRequest) -> Iterator[None]:
         for name in DYNAMIC_TABLES:
             conn.execute(delete(Base.metadata.tables[name]))
         definitions = Base.metadata.tables["process_definition"]
-        conn.execute(delete(definitions).where(definitions.c.key.not_in(NATIONAL_KEYS)))
+        conn.execute(
+            delete(definitions).where(
+                definitions.c.key.not_in(NATIONAL_KEYS) | (definitions.c.version > 1)
+            )
+        )
+        # A roll back or re-deploy in a test may have re-released a national version 1.
+        conn.execute(update(definitions).values(release_seq=definitions.c.version))
 
 
 def build_app(database_url: str, **overrides: Any) -> Flask:

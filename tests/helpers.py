@@ -116,3 +116,57 @@ class Api:
         assert response.status_code == expect, response.get_json()
         body: dict[str, Any] = response.get_json()
         return body
+
+
+def ensure_user(
+    factory: Any, username: str, roles: list[tuple[str, str | None, str | None]]
+) -> int:
+    """A staff user with the demo password and `roles` (users outlive clean_slate: made once,
+    then reused); returns its id."""
+    from sqlalchemy import select
+
+    from engine.models import User
+    from engine.services import auth
+
+    with factory() as s, s.begin():
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = auth.create_user(
+                s, username=username, full_name=username, password=DEMO_PASSWORD, roles=roles
+            )
+        return int(user.id)
+
+
+def deploy_sop(factory: Any, code: str, xml: bytes, key: str | None = None) -> Any:
+    """Deploy `xml` as the next version of instansi `code`'s SOP (key `sop-<code>` unless
+    given) through the service, linted like any deployment; returns the ProcessDefinition."""
+    from sqlalchemy import select
+
+    from engine.models import Instansi
+    from engine.services import definitions
+
+    with factory() as s, s.begin():
+        instansi = s.scalar(select(Instansi).where(Instansi.code == code))
+        assert instansi is not None, code
+        return definitions.deploy(
+            s, key=key or f"sop-{code}", kind="sop", instansi_id=instansi.id, xml=xml
+        )
+
+
+def sop_instance(factory: Any, tracking_id: str) -> Any:
+    """The report's newest SOP (child) instance, detached from its session."""
+    from sqlalchemy import select
+
+    from engine.models import ProcessInstance, Report
+
+    with factory() as s:
+        found = s.scalar(
+            select(ProcessInstance)
+            .join(Report, Report.id == ProcessInstance.report_id)
+            .where(Report.tracking_id == tracking_id, ProcessInstance.parent_id.is_not(None))
+            .order_by(ProcessInstance.id.desc())
+            .limit(1)
+        )
+        assert found is not None, tracking_id
+        s.expunge(found)
+        return found

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import InvalidInput
-from engine.models import HumanTask, Instansi, ProcessDefinition, ProcessInstance, Report
+from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Report
 from engine.services import definitions
-from tests.helpers import Api
+from tests.helpers import Api, deploy_sop
 
 DEFAULT_SOP = Path(__file__).resolve().parent.parent / "bpmn/national/sop-default.bpmn"
 
@@ -37,11 +37,7 @@ def variant_xml(suffix: str, *, drop_follow_up_form: bool) -> bytes:
 
 
 def deploy_for(factory: Any, code: str, xml: bytes) -> ProcessDefinition:
-    with factory() as s, s.begin():
-        instansi = s.scalar(select(Instansi).where(Instansi.code == code))
-        return definitions.deploy(
-            s, key=f"sop-{code}", kind="sop", instansi_id=instansi.id, xml=xml
-        )
+    return deploy_sop(factory, code, xml)
 
 
 def test_identical_xml_is_one_version_new_xml_is_the_next(factory: Any):
@@ -58,10 +54,21 @@ def test_invalid_bpmn_is_refused_naming_the_field(factory: Any) -> None:
     assert err.value.field == "bpmn" and "not well-formed" in err.value.message
 
 
+def test_a_user_task_without_a_form_is_refused_at_deploy(factory: Any) -> None:
+    with pytest.raises(InvalidInput) as err:
+        deploy_for(factory, "34.04", variant_xml("noform", drop_follow_up_form=True))
+    assert "'follow_up_noform' has no spiffworkflow:formSchema" in err.value.message
+    assert err.value.extra["errors"][0]["element_id"] == "follow_up_noform"
+    with factory() as s:
+        assert (
+            s.scalar(select(ProcessDefinition).where(ProcessDefinition.key == "sop-34.04")) is None
+        )
+
+
 def test_variant_sop_with_other_ids_gets_forms_and_milestones(
     fresh_client: Any, factory: Any
 ) -> None:
-    deploy_for(factory, "34.04", variant_xml("sleman", drop_follow_up_form=True))
+    deploy_for(factory, "34.04", variant_xml("sleman", drop_follow_up_form=False))
     api = Api(fresh_client)
     tracking = api.file()["tracking_id"]
     api.complete("nasional", tracking, {"outcome": "forward", "target_instansi": "34.04"})

@@ -16,6 +16,8 @@ def parse_untrusted_xml(data: bytes | str) -> etree._ElementTree:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_BPMN_BYTES:
         raise UnsafeXml(f"file is larger than {MAX_BPMN_BYTES // (1024 * 1024)} MB")
+    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
+        raise UnsafeXml("DOCTYPE and ENTITY declarations are not allowed")
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,

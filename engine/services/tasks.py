@@ -72,24 +72,10 @@ class TaskView:
     form_schema: dict[str, Any] | None
 
 
-def form_for(session: Session, task: HumanTask, definition: ProcessDefinition) -> dict | None:
-    """The task's own JSON Schema, else the national default form of its milestone."""
+def form_for(task: HumanTask, definition: ProcessDefinition) -> dict | None:
+    """The task's JSON Schema form (the deploy linter requires one on every user task)."""
     meta = definition.task_meta.get(task.bpmn_id) or {}
-    if meta.get("form_schema"):
-        return dict(meta["form_schema"])
-    if task.milestone is None:
-        return None
-    for key in ("sop-default", "intake"):
-        national = session.scalar(
-            select(ProcessDefinition)
-            .where(ProcessDefinition.key == key)
-            .order_by(ProcessDefinition.version.desc())
-            .limit(1)
-        )
-        for item in national.task_meta.values() if national else []:
-            if item.get("milestone") == task.milestone and item.get("form_schema"):
-                return dict(item["form_schema"])
-    return None
+    return dict(meta["form_schema"]) if meta.get("form_schema") else None
 
 
 def get(session: Session, *, principal: Principal, task_id: int) -> TaskView:
@@ -98,7 +84,7 @@ def get(session: Session, *, principal: Principal, task_id: int) -> TaskView:
         instance = session.get(ProcessInstance, task.instance_id)
         report = session.get(Report, task.report_id)
         assert instance is not None and report is not None
-        view = TaskView(task, report, form_for(session, task, instance.definition))
+        view = TaskView(task, report, form_for(task, instance.definition))
         session.expunge_all()
     return view
 
@@ -155,7 +141,7 @@ def complete(
             instance = session.get(ProcessInstance, task.instance_id)
             report = session.get(Report, task.report_id)
             assert instance is not None and report is not None
-            _validate_form(form_for(session, task, instance.definition), data)
+            _validate_form(form_for(task, instance.definition), data)
             progress.check_references(session, report, task.milestone, data)
             wf = driver.load_workflow(session, instance)
             try:
