@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export SCARF_ANALYTICS := false
 
-.PHONY: install run test test-sqlite test-postgresql lint format postgres clean
+.PHONY: install run test test-sqlite test-postgresql lint format postgres chromium clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -27,20 +27,26 @@ postgres:
 	@command -v initdb >/dev/null 2>&1 || test -x /usr/lib/postgresql/15/bin/initdb || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15)
 
+# Chromium for the browser tests (Debian package, installed when missing). Playwright drives this
+# binary through `executable_path`; `playwright install` (a browser download) is never used.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 run: install
 	$(BIN)/lapor db upgrade
 	$(BIN)/lapor deploy
 	$(BIN)/lapor seed
 	$(BIN)/lapor serve --host 127.0.0.1 --port 5000
 
-test: install postgres
+test: install postgres chromium
 	LAPOR_TEST_DB=sqlite $(BIN)/pytest
 	LAPOR_TEST_DB=postgresql $(BIN)/pytest
 
-test-sqlite: install
+test-sqlite: install chromium
 	LAPOR_TEST_DB=sqlite $(BIN)/pytest
 
-test-postgresql: install postgres
+test-postgresql: install postgres chromium
 	LAPOR_TEST_DB=postgresql $(BIN)/pytest
 
 lint: install

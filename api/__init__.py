@@ -11,7 +11,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api
 
 import sla
-from api import errors
+from api import errors, web
 from api.config import Settings
 from api.db import db
 from engine import schema
@@ -99,6 +99,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api.register_blueprint(testing.blp)
     app.register_blueprint(health.blp)
     errors.register(app)
+    web.init_app(app, settings)
 
     node_modules = settings.NODE_MODULES
 

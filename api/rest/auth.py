@@ -10,7 +10,8 @@ from flask.views import MethodView
 from api.db import db
 from api.rest.blueprint import Blueprint
 from api.schemas.tasks import LoginSchema, TokenSchema
-from engine.errors import Unauthorized
+from api.web import session as web_session
+from engine.errors import Forbidden, Unauthorized
 from engine.services import auth
 from engine.services.auth import Principal
 
@@ -18,13 +19,26 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff 
 
 
 def current_principal() -> Principal:
-    """The staff user of this request, from its `Authorization: Bearer` header."""
+    """The staff user of this request: its `Authorization: Bearer` header, else the web session
+    cookie; with the cookie, unsafe methods also need the session's `X-CSRF-Token` header."""
     if "principal" not in g:
         header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("a bearer token is required", field="Authorization")
-        g.principal = auth.authenticate(db.session(), token=token.strip())
+        cookie = web_session.token()
+        if not header and cookie:
+            if request.method not in web_session.SAFE_METHODS and not web_session.csrf_ok(
+                cookie, request.headers.get(web_session.CSRF_HEADER)
+            ):
+                raise Forbidden(
+                    f"a session cookie needs the {web_session.CSRF_HEADER} header of its page",
+                    field=web_session.CSRF_HEADER,
+                    code="csrf",
+                )
+            g.principal = auth.authenticate(db.session(), token=cookie)
+        else:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("a bearer token is required", field="Authorization")
+            g.principal = auth.authenticate(db.session(), token=token.strip())
     principal: Principal = g.principal
     return principal
 

@@ -137,3 +137,13 @@ def authenticate(session: Session, *, token: str) -> Principal:
             user.username,
             tuple(Membership(m.role, m.instansi_id, m.unit_id) for m in user.memberships),
         )
+
+
+def logout(session: Session, *, token: str) -> bool:
+    """Revoke the token (a web session ends with it); False when it was not live."""
+    with session.begin():
+        row = session.scalar(select(AuthToken).where(AuthToken.token_hash == _token_hash(token)))
+        if row is None or row.revoked_at is not None:
+            return False
+        row.revoked_at = clock.now()
+        return True
