@@ -127,6 +127,7 @@ def serve(host: str, port: int, with_scheduler: bool) -> None:
         scheduler.start()
     click.echo(f"\nLAPOR Flow is running on http://{host}:{port}")
     click.echo(f"API docs: http://{host}:{port}/api/docs")
+    click.echo(f"Process designer: http://{host}:{port}/designer (staff login at /login)")
     click.echo(
         "Demo logins (password: "
         + DEMO_PASSWORD

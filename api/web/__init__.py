@@ -14,7 +14,7 @@ from flask import Flask
 
 def init_app(app: Flask, settings: Any) -> None:
     """Attach the translation layer and the page blueprints to `app`."""
-    from api.web import auth_pages, designer, i18n
+    from api.web import auth_pages, designer, i18n, pages
 
     app.config["SESSION_COOKIE_SECURE"] = bool(
         getattr(settings, "SESSION_COOKIE_SECURE", settings.extra.get("SESSION_COOKIE_SECURE"))
@@ -22,3 +22,4 @@ def init_app(app: Flask, settings: Any) -> None:
     i18n.init_app(app)
     app.register_blueprint(auth_pages.blp)
     app.register_blueprint(designer.blp)
+    app.context_processor(lambda: {"nav_links": pages.nav_links})

@@ -6,23 +6,21 @@ definitions through `/api/v1/process-definitions` with the session cookie and CS
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Response, render_template
+from flask_babel import lazy_gettext
 
-from api.web import i18n
-from api.web.auth_pages import DESIGNER_ROLE, page_context, protect, signed_in
+from api.web.auth_pages import DESIGNER_ROLE
+from api.web.pages import add_nav_link, page_blueprint, staff_or_login
 
-blp = Blueprint("designer", __name__, template_folder="templates")
-i18n.install(blp)
-blp.context_processor(page_context)
-blp.after_request(protect)
+blp = page_blueprint("designer", __name__)
+add_nav_link(
+    "designer.page", lambda: str(lazy_gettext("Perancang proses")), roles=frozenset({DESIGNER_ROLE})
+)
 
 
 @blp.get("/designer")
 def page() -> Response:
-    staff = signed_in()
-    if staff is None:
-        here = request.full_path if request.query_string else request.path
-        return redirect(url_for("web.login", next=here))  # type: ignore[return-value]
-    if DESIGNER_ROLE not in staff[0].roles():
-        return Response(render_template("forbidden.html"), status=403)
+    staff = staff_or_login(DESIGNER_ROLE)
+    if isinstance(staff, Response):
+        return staff
     return Response(render_template("designer.html"))

@@ -1,7 +1,8 @@
 """The translation layer: Flask-Babel reading our .po catalogues, compiled in memory at start.
 
 Templates are written in Bahasa Indonesia (the default); `translations/<lang>/LC_MESSAGES/
-messages.po` holds the other languages. `?lang=en` switches and is remembered in a cookie.
+*.po` hold the other languages, one file per page area. `?lang=en` switches and is remembered
+in a cookie.
 """
 
 from __future__ import annotations
@@ -26,16 +27,21 @@ LANG_COOKIE_AGE = 365 * 24 * 3600
 
 
 def load_catalogues(folder: Path = TRANSLATIONS) -> dict[tuple[str, str], Translations]:
-    """Every `<lang>/LC_MESSAGES/messages.po` compiled to gettext Translations, no .mo files."""
+    """Every `<lang>/LC_MESSAGES/*.po` compiled in memory (no .mo files) and merged into one
+    catalogue per language: each page area keeps its own file (`messages.po`, `citizen.po`...)."""
     found: dict[tuple[str, str], Translations] = {}
-    for po in sorted(folder.glob("*/LC_MESSAGES/messages.po")):
+    for po in sorted(folder.glob("*/LC_MESSAGES/*.po")):
         lang = po.parent.parent.name
         with po.open("rb") as fh:
             catalog = read_po(fh, locale=lang)
         compiled = io.BytesIO()
         write_mo(compiled, catalog)
         compiled.seek(0)
-        found[lang, "messages"] = Translations(fp=compiled)
+        translations = Translations(fp=compiled)
+        if (lang, "messages") in found:
+            found[lang, "messages"].merge(translations)
+        else:
+            found[lang, "messages"] = translations
     return found
 
 

@@ -191,9 +191,10 @@ def test_english_after_switching_and_remembered(client: FlaskClient) -> None:
 def test_every_page_string_has_an_english_translation() -> None:
     methods = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
     used = {message for _f, _l, message, _c, _x in extract_from_dir(str(WEB), methods)}
-    with (WEB / "translations" / "en" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
-        catalogue = read_po(fh)
-    translated = {m.id for m in catalogue if m.id and m.string}
+    translated: set[str] = set()
+    for po in sorted((WEB / "translations" / "en" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            translated |= {m.id for m in read_po(fh) if m.id and m.string}
     assert used - translated == set(), "strings without English"
     assert translated - used == set(), "stale entries in the catalogue"
 
