@@ -72,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         health,
         operations,
         pelapor,
+        registry,
         reports,
         sla_admin,
         supervision,
@@ -91,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         sla_admin.blp,
         definitions.blp,
         operations.blp,
+        registry.blp,
     ):
         api.register_blueprint(blueprint)
     if settings.TEST_CLOCK:
