@@ -68,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     from api.rest import (
         alerts,
+        bursts,
         definitions,
         health,
         operations,
@@ -93,6 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         definitions.blp,
         operations.blp,
         registry.blp,
+        bursts.blp,
     ):
         api.register_blueprint(blueprint)
     if settings.TEST_CLOCK:

@@ -34,6 +34,8 @@ class Report(Base):
     pelapor_phone: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), index=True)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A duplicate of another report (a burst of the same complaint) follows its main report.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("report.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

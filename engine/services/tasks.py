@@ -33,7 +33,8 @@ def _eligible_clause(principal: Principal) -> Any:
     return or_(*clauses) if clauses else HumanTask.id.is_(None)
 
 
-def _visible_clause(principal: Principal) -> Any:
+def visible_clause(principal: Principal) -> Any:
+    """Tasks the principal may see: assigned to them, or open to one of their roles there."""
     return or_(HumanTask.assignee_id == principal.user_id, _eligible_clause(principal))
 
 
@@ -44,7 +45,7 @@ def list_for(
     with session.begin():
         rows = session.scalars(
             select(HumanTask)
-            .where(HumanTask.status == "open", _visible_clause(principal))
+            .where(HumanTask.status == "open", visible_clause(principal))
             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
             .limit(limit)
             .offset(offset)
@@ -58,7 +59,7 @@ def _get_visible(
 ) -> HumanTask:
     if not valid_id(task_id):
         raise NotFound("no such task", field="task_id")
-    stmt = select(HumanTask).where(HumanTask.id == task_id, _visible_clause(principal))
+    stmt = select(HumanTask).where(HumanTask.id == task_id, visible_clause(principal))
     task = session.scalar(stmt.with_for_update() if lock else stmt)
     if task is None:  # another instansi's task looks exactly like a missing one
         raise NotFound("no such task", field="task_id")
