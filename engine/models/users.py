@@ -19,6 +19,20 @@ ROLES = (
     "operator",
 )
 
+# BPMN lane names (docs/bpmn-contract.md section 2) and the roles their tasks are offered to.
+LANE_ROLES = {
+    "admin nasional": "admin_nasional",
+    "admin instansi": "admin_instansi",
+    "admin unit": "admin_unit",
+    "pejabat penghubung": "pejabat_penghubung",
+}
+UNIT_ROLES = frozenset({"admin_unit", "pejabat_penghubung"})
+
+
+def role_for_lane(lane: str | None) -> str:
+    """The role a lane maps to (docs/bpmn-contract.md); unknown lanes go to the instansi admin."""
+    return LANE_ROLES.get((lane or "").strip().lower(), "admin_instansi")
+
 
 class User(Base):
     __tablename__ = "app_user"

@@ -23,9 +23,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 
+from engine.models.users import LANE_ROLES
 from engine.runtime import BpmnError, CompiledDefinition, compile_bpmn
 from engine.runtime.safe_xml import UnsafeXml, parse_untrusted_xml
-from engine.services.driver import LANE_ROLES
 from engine.status import MILESTONES
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from engine import clock, events
 from engine.errors import Conflict, NotFound
 from engine.models import HumanTask, Instansi, ProcessDefinition, ProcessInstance, Report
+from engine.models.users import UNIT_ROLES, role_for_lane
 from engine.runtime import Workflow
 from engine.runtime.workflow import EngineFailure
 from engine.services import audit, definitions
@@ -32,19 +33,6 @@ LIVE = (RUNNING, INCIDENT)  # not finished; an instance in incident waits for a 
 INCIDENT_TEXT_LIMIT = 4000
 INSTANSI_RESULT = "instansi_result"
 INSTANCE_LOADED = "instance.loaded"
-
-LANE_ROLES = {
-    "admin nasional": "admin_nasional",
-    "admin instansi": "admin_instansi",
-    "admin unit": "admin_unit",
-    "pejabat penghubung": "pejabat_penghubung",
-}
-UNIT_ROLES = frozenset({"admin_unit", "pejabat_penghubung"})
-
-
-def role_for_lane(lane: str | None) -> str:
-    """The role a lane maps to (docs/bpmn-contract.md); unknown lanes go to the instansi admin."""
-    return LANE_ROLES.get((lane or "").strip().lower(), "admin_instansi")
 
 
 T = TypeVar("T")
