@@ -76,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         registry,
         reports,
         sla_admin,
+        staff_admin,
         supervision,
         tasks,
     )
@@ -95,6 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         operations.blp,
         registry.blp,
         bursts.blp,
+        staff_admin.blp,
     ):
         api.register_blueprint(blueprint)
     if settings.TEST_CLOCK:
