@@ -1,0 +1,319 @@
+"""Citizen (pelapor) pages: filing with field errors in both languages and nothing lost, the
+no-JavaScript region and instansi steps, CSRF refusal, the status page (rahasia needs the secret,
+unknown numbers get a 404 page), replying on tunda, rating, re-sending links; then the whole
+story in a real browser on a 360 px phone."""
+
+from __future__ import annotations
+
+import re
+from contextlib import nullcontext
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from engine.models import Report
+from sla.models import OutboxMessage
+from tests.browser.conftest import LiveServer
+from tests.helpers import REPORT, Api
+
+FORWARD = {"outcome": "forward", "target_instansi": "34.04"}
+DISPOSE = {"outcome": "disposisi", "target_unit": "34.04-DPUPKP"}
+FOLLOW_UP = {"tindak_lanjut": "Lubang sudah ditambal pada hari Kamis."}
+GOOD = {
+    "classification": "pengaduan",
+    "category": "infrastruktur",
+    "title": "Jalan berlubang di depan Pasar Gentan",
+    "body": "Lubang besar di tengah jalan sejak bulan lalu, sudah dua pengendara jatuh.",
+    "province": "34",
+    "regency": "34.04",
+    "target_instansi": "34.04",
+    "pelapor_email": "warga@example.org",
+    "action": "kirim",
+}
+
+
+@pytest.fixture()
+def api(app: Flask) -> Api:
+    client = app.test_client()
+    return Api(lambda: nullcontext(client))
+
+
+def csrf(client: FlaskClient, path: str = "/lapor") -> str:
+    """GET a citizen form: its hidden token (the double-submit cookie is now set)."""
+    response = client.get(path)
+    assert response.status_code == 200
+    found = re.search(r'name="csrf_token" value="([^"]+)"', response.get_data(as_text=True))
+    assert found
+    return found.group(1)
+
+
+def error_next_to(html: str, field: str) -> str:
+    found = re.search(rf'<p class="field-error" id="{field}-error">([^<]+)</p>', html)
+    assert found, f"no error shown for {field}"
+    return found.group(1)
+
+
+def count_reports(factory: Any) -> int:
+    with factory() as s:
+        return int(s.scalar(select(func.count()).select_from(Report)) or 0)
+
+
+def file_via_form(client: FlaskClient, **overrides: str) -> tuple[str, str]:
+    data = {**GOOD, "csrf_token": csrf(client), **overrides}
+    response = client.post("/lapor", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    found = re.fullmatch(r"/lapor/([A-Z0-9]{10})/terkirim\?secret=(.+)", response.location)
+    assert found, response.location
+    return found.group(1), found.group(2)
+
+
+def test_home_and_form_in_indonesian(client: FlaskClient) -> None:
+    home = client.get("/").get_data(as_text=True)
+    assert '<html lang="id">' in home and "Buat laporan" in home and 'href="/lacak"' in home
+    response = client.get("/lapor")
+    html = response.get_data(as_text=True)
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Saran atau usulan untuk memperbaiki pelayanan publik." in html
+    assert "Saya tidak tahu: biarkan admin nasional yang meneruskan" in html
+    assert '<option value="34">Daerah Istimewa Yogyakarta</option>' in html
+    assert "Laporan tidak dipublikasikan." in html and "<script" in html
+    assert re.search(r"<script[^>]*>\s*</script>", html)  # no inline script (CSP)
+    assert 'href="/lapor" aria-current="page"' in html  # header nav link
+
+
+def test_field_errors_next_to_fields_and_nothing_lost(client: FlaskClient, factory: Any) -> None:
+    token = csrf(client)
+    data = {
+        **GOOD,
+        "csrf_token": token,
+        "classification": "",
+        "title": "Jal",
+        "pelapor_email": "bukan-email",
+        "pelapor_phone": "abc",
+        "anonim": "on",
+    }
+    response = client.post("/lapor", data=data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_next_to(html, "classification") == "Wajib diisi."
+    assert error_next_to(html, "title") == "Terlalu pendek: paling sedikit 5 karakter."
+    assert error_next_to(html, "pelapor_email") == "Alamat email tidak valid."
+    assert error_next_to(html, "pelapor_phone").startswith("Nomor telepon tidak valid")
+    assert 'aria-describedby="title-hint title-error" aria-invalid="true"' in html
+    # nothing typed is lost
+    assert 'value="Jal"' in html and GOOD["body"] in html and 'value="bukan-email"' in html
+    assert 'id="anonim" name="anonim" aria-describedby="anonim-hint" checked' in html
+    assert '<option value="34.04" selected>Kabupaten Sleman</option>' in html
+    assert 'value="34.04" checked>' in html  # the chosen instansi stays chosen
+    assert count_reports(factory) == 0
+
+
+def test_field_errors_in_english(client: FlaskClient) -> None:
+    token = csrf(client, "/lapor?lang=en")
+    body = "x" * 20001
+    data = {**GOOD, "csrf_token": token, "category": "", "body": body, "province": ""}
+    html = client.post("/lapor", data=data).get_data(as_text=True)
+    assert '<html lang="en">' in html and "File a report" in html
+    assert error_next_to(html, "category") == "Required."
+    assert error_next_to(html, "body") == "Too long: at most 20000 characters."
+    assert error_next_to(html, "province") == "Required."
+    assert "Check the fields marked below." in html
+
+
+def test_a_post_without_the_form_token_is_refused(client: FlaskClient, factory: Any) -> None:
+    csrf(client)
+    response = client.post("/lapor", data={**GOOD, "csrf_token": "forged" * 8})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Formulir sudah kedaluwarsa" in html and f'value="{GOOD["title"]}"' in html
+    fresh = client.application.test_client()  # no cookie at all
+    assert fresh.post("/lapor", data={**GOOD, "csrf_token": "x" * 43}).status_code == 400
+    assert count_reports(factory) == 0
+
+
+def test_regencies_and_instansi_search_work_without_javascript(client: FlaskClient) -> None:
+    token = csrf(client)
+    step = {
+        "csrf_token": token,
+        "province": "34",
+        "title": "Judul tetap",
+        "action": "pilih_wilayah",
+    }
+    html = client.post("/lapor", data=step).get_data(as_text=True)
+    assert '<option value="34.04">Kabupaten Sleman</option>' in html
+    assert 'value="Judul tetap"' in html and "field-error" not in html
+    search = {**step, "regency": "34.04", "instansi_q": "sleman", "action": "cari_instansi"}
+    html = client.post("/lapor", data=search).get_data(as_text=True)
+    assert re.search(r'value="34.04">\s*<label for="target-1">Kabupaten Sleman<', html)
+    none = client.post("/lapor", data={**search, "instansi_q": "zzzz tidak ada"})
+    assert "Tidak ada instansi yang cocok" in none.get_data(as_text=True)
+
+
+def test_filed_page_shows_number_and_secret_link(client: FlaskClient, factory: Any) -> None:
+    tracking, secret = file_via_form(client, rahasia="on")
+    html = client.get(f"/lapor/{tracking}/terkirim?secret={secret}").get_data(as_text=True)
+    assert f'id="tracking-number">{tracking}<' in html
+    assert f"http://localhost/lapor/{tracking}?secret={secret}" in html
+    assert "Salin tautan" in html
+    with factory() as s:
+        report = s.scalar(select(Report).where(Report.tracking_id == tracking))
+        assert report is not None and report.rahasia and not report.anonim
+        assert report.region_code == "34.04" and report.pelapor_email == "warga@example.org"
+    assert client.get(f"/lapor/{tracking}/terkirim").status_code == 404
+    assert client.get(f"/lapor/{tracking}/terkirim?secret=salah123").status_code == 404
+
+
+def test_rahasia_status_page_needs_the_secret(client: FlaskClient) -> None:
+    tracking, secret = file_via_form(client, rahasia="on")
+    hidden = client.get(f"/lapor/{tracking}")
+    assert hidden.status_code == 404 and GOOD["title"] not in hidden.get_data(as_text=True)
+    assert "Laporan tidak ditemukan" in hidden.get_data(as_text=True)
+    tracked = client.get(f"/lacak?tracking_id={tracking.lower()}")
+    assert tracked.status_code == 404
+    assert "Laporan rahasia hanya terbuka" in error_next_to(
+        tracked.get_data(as_text=True), "tracking_id"
+    )
+    opened = client.get(f"/lapor/{tracking}?secret={secret}")
+    html = opened.get_data(as_text=True)
+    assert opened.status_code == 200 and GOOD["title"] in html and "Laporan diterima" in html
+    assert "Menunggu" not in html and "Kabupaten Sleman" in html
+    with_secret = client.get(f"/lacak?tracking_id={tracking}&secret={secret}")
+    assert with_secret.status_code == 303
+    assert with_secret.location == f"/lapor/{tracking}?secret={secret}"
+
+
+def test_unknown_tracking_numbers_get_a_404_page(client: FlaskClient) -> None:
+    response = client.get("/lapor/ABCDEFGHJK")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "Laporan tidak ditemukan" in response.get_data(as_text=True)
+    assert client.get("/lapor/x%00y").status_code == 404
+    short = client.get("/lacak?tracking_id=abc").get_data(as_text=True)
+    assert "10 huruf dan angka" in error_next_to(short, "tracking_id")
+    english = client.get("/lapor/ABCDEFGHJK?lang=en").get_data(as_text=True)
+    assert "Report not found" in english
+
+
+def test_reply_on_tunda_from_the_status_page(client: FlaskClient, api: Api) -> None:
+    filed = api.file(target_instansi=None)
+    tracking, secret = filed["tracking_id"], filed["secret"]
+    api.complete("nasional", tracking, {"outcome": "tunda", "reason": "Di kecamatan mana?"})
+    public = client.get(f"/lapor/{tracking}").get_data(as_text=True)
+    assert "Di kecamatan mana?" in public and "Kirim informasi" not in public
+    page = client.get(f"/lapor/{tracking}?secret={secret}").get_data(as_text=True)
+    assert "Petugas meminta informasi tambahan" in page and "Kirim informasi" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": token, "secret": secret, "kind": "info", "text": " "}
+    empty = client.post(f"/lapor/{tracking}/balas", data=form)
+    assert empty.status_code == 422
+    assert error_next_to(empty.get_data(as_text=True), "text") == "Wajib diisi."
+    forged = client.post(f"/lapor/{tracking}/balas", data={**form, "csrf_token": "no"})
+    assert forged.status_code == 400
+    wrong = {**form, "secret": "bukan-rahasia", "text": "Ngaglik"}
+    assert client.post(f"/lapor/{tracking}/balas", data=wrong).status_code == 404
+    sent = client.post(f"/lapor/{tracking}/balas", data={**form, "text": "Kecamatan Ngaglik."})
+    assert sent.status_code == 303 and sent.location.endswith("&done=info")
+    html = client.get(sent.location).get_data(as_text=True)
+    assert "Informasi tambahan Anda sudah terkirim." in html
+    assert "Anda mengirim informasi tambahan" in html and "Kecamatan Ngaglik." in html
+    assert api.report(tracking)["status"] == "pending_verification"
+
+
+def test_tidak_puas_needs_a_reason_and_reopens_once(client: FlaskClient, api: Api) -> None:
+    filed = api.file(**{**REPORT, "anonim": True})
+    tracking, secret = filed["tracking_id"], filed["secret"]
+    for user, data in (("nasional", FORWARD), ("sleman", DISPOSE), ("sleman.pu", FOLLOW_UP)):
+        api.complete(user, tracking, data)
+    token = csrf(client)
+    form = {"csrf_token": token, "secret": secret, "kind": "rating", "satisfied": "tidak_puas"}
+    response = client.post(f"/lapor/{tracking}/balas", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert error_next_to(html, "text") == "Tuliskan alasan Anda tidak puas."
+    assert error_next_to(html, "rating") == "Pilih nilai 1 sampai 5."
+    assert 'value="tidak_puas" checked' in html
+    assert "dibuka kembali untuk ditindaklanjuti lagi (hanya satu kali)" in html
+    reason = {**form, "rating": "2", "text": "Masih berlubang."}
+    assert client.post(f"/lapor/{tracking}/balas", data=reason).status_code == 303
+    assert api.report(tracking)["status"] == "reopened"
+    html = client.get(f"/lapor/{tracking}?secret={secret}").get_data(as_text=True)
+    assert "Dibuka kembali karena pelapor tidak puas" in html and "Nilai tindak lanjut" not in html
+    assert REPORT["pelapor_name"] not in html  # anonim: no identity on the page
+
+
+def test_resend_links_answers_the_same_and_checks_the_address(
+    client: FlaskClient, factory: Any
+) -> None:
+    file_via_form(client)
+    token = csrf(client, "/lacak/kirim-ulang")
+    bad = client.post("/lacak/kirim-ulang", data={"csrf_token": token, "email": "warga@"})
+    assert bad.status_code == 422
+    assert error_next_to(bad.get_data(as_text=True), "email") == "Alamat email tidak valid."
+    assert 'value="warga@"' in bad.get_data(as_text=True)
+    for email in ("warga@example.org", "orang.lain@example.org"):
+        sent = client.post("/lacak/kirim-ulang", data={"csrf_token": token, "email": email})
+        assert sent.status_code == 200
+        assert "Jika alamat ini tercatat pada laporan" in sent.get_data(as_text=True)
+    with factory() as s:
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.event_id.startswith("resend-")))
+        assert [row.recipient for row in rows] == ["warga@example.org"]
+
+
+@pytest.fixture()
+def live_api(live_server: LiveServer) -> Api:
+    client = live_server.app.test_client()
+    return Api(lambda: nullcontext(client))
+
+
+def test_citizen_files_tracks_and_rates_on_a_phone(page: Any, live_api: Api) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto("/")
+    page.get_by_role("link", name="Buat laporan").click()
+    page.get_by_label("Pengaduan").check()
+    page.get_by_label("Kategori").select_option("infrastruktur")
+    page.get_by_label("Judul laporan").fill(GOOD["title"])
+    page.get_by_label("Isi laporan").fill(GOOD["body"])
+    page.get_by_label("Provinsi").select_option("34")  # regencies arrive without a reload
+    page.locator("#regency option[value='34.04']").wait_for(state="attached")
+    page.get_by_label("Kabupaten/kota").select_option("34.04")
+    page.get_by_label("Cari instansi").fill("sleman")
+    page.get_by_role("button", name="Cari instansi").click()
+    page.get_by_label("Kabupaten Sleman", exact=True).check()
+    page.get_by_label("Anonim").check()
+    page.get_by_label("Alamat email").fill("warga@example.org")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scroll
+    page.get_by_role("button", name="Kirim laporan").click()
+
+    page.wait_for_url(re.compile(r"/terkirim\?secret="))
+    tracking = page.locator("#tracking-number").inner_text()
+    copy = page.get_by_role("button", name="Salin tautan")
+    assert copy.is_visible()
+    copy.click()
+    expect(page.get_by_role("status")).to_have_text("Tautan disalin.")
+    link = page.get_by_label("Tautan rahasia untuk melihat status dan membalas").input_value()
+    assert page.evaluate("navigator.clipboard.readText()") == link
+
+    live_api.complete("nasional", tracking, FORWARD)
+    live_api.complete("sleman", tracking, DISPOSE)
+    live_api.complete("sleman.pu", tracking, FOLLOW_UP)
+
+    page.goto(link)
+    steps = page.locator("ol.steps li")
+    assert steps.count() == 5
+    assert "Diverifikasi" in steps.nth(1).inner_text() and "WIB" in steps.nth(1).inner_text()
+    assert page.locator("ol.steps li[aria-current=step]").inner_text().startswith("Selesai")
+    assert page.get_by_text(FOLLOW_UP["tindak_lanjut"]).first.is_visible()
+    assert page.get_by_text("Diteruskan ke Dinas Pekerjaan Umum").is_visible()
+    page.get_by_label("Puas: laporan selesai").check()
+    page.get_by_label("5", exact=True).check()
+    page.get_by_label("Alasan atau komentar").fill("Terima kasih, cepat sekali.")
+    page.get_by_role("button", name="Kirim penilaian").click()
+    page.wait_for_url(re.compile(r"done=rating"))
+    expect(page.get_by_role("status")).to_have_text("Terima kasih atas penilaian Anda.")
+    assert page.get_by_text("Penilaian pelapor: puas (5 dari 5)").is_visible()
+    assert "Laporan selesai" in page.locator("ol.history").inner_text()
+    assert live_api.report(tracking)["status"] == "closed"
