@@ -1,0 +1,566 @@
+"""Officers' pages: the task inbox (`/tugas`), one task with its report, timeline, form and
+internal notes (`/tugas/<id>`), and the national admins' verification queue (`/verifikasi`).
+
+Forms are rendered on the server from the task's JSON Schema and work without JavaScript.
+Field errors come back next to their fields in the visitor's language, with what was typed.
+Services authorise: a task the officer may not see is a 404 page, like a missing one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jsonschema
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from flask import Response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from api.db import db
+from api.web import session as web_session
+from api.web.pages import add_nav_link, page_blueprint, staff_or_login
+from engine.errors import Conflict, DomainError, InvalidInput, NotFound
+from engine.services import officer_notes, registry, tasks
+from engine.services.auth import Principal
+from sla import views as sla_views
+
+OFFICER_ROLES = ("admin_nasional", "admin_instansi", "admin_unit", "pejabat_penghubung")
+NATIONAL = "admin_nasional"
+SLA_STATES = (sla_views.ON_TIME, sla_views.DUE_SOON, sla_views.OVERDUE, sla_views.ESCALATED)
+MILESTONES = ("verification", "disposition", "follow-up")
+WHO = ("mine", "unclaimed")
+TEXTAREA_FROM = 200  # strings allowed longer than this get a textarea
+RADIOS_UP_TO = 4  # enums with at most this many options are radio buttons
+SHOWN_IN = ZoneInfo("Asia/Jakarta")
+translate_data = _  # BPMN text (titles, descriptions): translated when the catalogue knows it
+
+blp = page_blueprint("officer", __name__)
+add_nav_link("officer.inbox", lambda: _("Kotak tugas"), roles=frozenset(OFFICER_ROLES), order=20)
+add_nav_link("officer.queue", lambda: _("Verifikasi"), roles=frozenset({NATIONAL}), order=20)
+
+
+def N_(text: str) -> str:  # noqa: N802  (the marker babel extracts)
+    return text
+
+
+# The national forms' words (bpmn/national/*.bpmn), so they read in English too.
+NATIONAL_FORM_TEXT = (
+    N_("Verifikasi laporan"),
+    N_("Keputusan Admin Nasional atas laporan yang masuk."),
+    N_("Keputusan"),
+    N_(
+        "forward: teruskan ke instansi; tunda: minta informasi tambahan dari pelapor; "
+        "bukan_wewenang: di luar wewenang LAPOR!; arsipkan: arsipkan laporan."
+    ),
+    N_("Instansi tujuan"),
+    N_("Kode instansi tujuan (diisi bila keputusan forward)."),
+    N_("Alasan"),
+    N_("Alasan atau catatan keputusan."),
+    N_("Telaah dan disposisi"),
+    N_("Hasil telaah Admin Instansi atas laporan yang diteruskan ke instansi."),
+    N_(
+        "disposisi: teruskan untuk ditindaklanjuti; "
+        "bukan_wewenang: laporan bukan wewenang instansi."
+    ),
+    N_("Unit tujuan"),
+    N_("Kode unit kerja tujuan disposisi."),
+    N_("Tindak lanjut"),
+    N_("Tanggapan/tindak lanjut Pejabat Penghubung yang akan disampaikan kepada pelapor."),
+    N_("Uraian tindak lanjut atas laporan."),
+)
+
+
+def option_label(value: str) -> str:
+    labels = {
+        "forward": _("Teruskan ke instansi"),
+        "tunda": _("Tunda: minta informasi kepada pelapor"),
+        "bukan_wewenang": _("Bukan wewenang"),
+        "arsipkan": _("Arsipkan"),
+        "disposisi": _("Disposisi ke unit kerja"),
+    }
+    return labels.get(value, value)
+
+
+@blp.context_processor
+def helpers() -> dict[str, Any]:
+    return {"when": when, "days": days, "data_text": translate_data}
+
+
+def when(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    text = format_datetime(moment, "d MMM yyyy HH:mm", tzinfo=SHOWN_IN, locale=str(get_locale()))
+    return f"{text} WIB"
+
+
+def days(value: float | None) -> str:
+    return "" if value is None else format_decimal(abs(value), "#,##0.#", locale=str(get_locale()))
+
+
+# ---- forms from JSON Schema ------------------------------------------------------------------
+
+
+@dataclass
+class Field:
+    name: str
+    kind: str  # select | radios | text | textarea | integer | number | checkbox
+    label: str
+    help: str | None
+    required: bool
+    value: Any = None
+    error: str | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+def _kind(spec: Mapping[str, Any], options: list[tuple[str, str]]) -> str:
+    kind = spec.get("type")
+    if options:
+        return "radios" if len(options) <= RADIOS_UP_TO else "select"
+    if kind == "boolean":
+        return "checkbox"
+    if kind in ("integer", "number"):
+        return str(kind)
+    limit = spec.get("maxLength")
+    return "text" if isinstance(limit, int) and limit <= TEXTAREA_FROM else "textarea"
+
+
+def form_fields(
+    schema: Mapping[str, Any] | None,
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    *,
+    units: list[tuple[str, str]] = (),  # type: ignore[assignment]
+) -> list[Field]:
+    """The fields of a task's form, in the schema's order, with values and errors."""
+    if not schema:
+        return []
+    required = set(schema.get("required") or ())
+    fields: list[Field] = []
+    for name, spec in (schema.get("properties") or {}).items():
+        spec = spec if isinstance(spec, Mapping) else {}
+        options = [(str(v), option_label(str(v))) for v in spec.get("enum") or ()]
+        if name == "target_unit" and units and not options:
+            options = [(code, f"{title} ({code})") for code, title in units]
+        kind = "select" if name == "target_unit" and options else _kind(spec, options)
+        attrs = {
+            html: spec[key]
+            for key, html in (
+                ("maxLength", "maxlength"),
+                ("minLength", "minlength"),
+                ("minimum", "min"),
+                ("maximum", "max"),
+            )
+            if isinstance(spec.get(key), int | float)
+        }
+        description = spec.get("description")
+        fields.append(
+            Field(
+                name=name,
+                kind=kind,
+                label=translate_data(str(spec.get("title") or name)),
+                help=translate_data(description) if isinstance(description, str) else None,
+                required=name in required,
+                value=values.get(name),
+                error=errors.get(name),
+                options=options,
+                attrs=attrs,
+            )
+        )
+    return fields
+
+
+def read_form(
+    schema: Mapping[str, Any] | None, form: MultiDict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Posted fields as the schema's types: (data, values to show again, parse errors)."""
+    data: dict[str, Any] = {}
+    shown: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, spec in ((schema or {}).get("properties") or {}).items():
+        kind = spec.get("type") if isinstance(spec, Mapping) else None
+        if kind == "boolean":
+            data[name] = shown[name] = name in form
+            continue
+        raw = form.get(name, "").strip()
+        shown[name] = raw
+        if not raw:
+            continue
+        if kind in ("integer", "number"):
+            try:
+                data[name] = int(raw) if kind == "integer" else float(raw.replace(",", "."))
+            except ValueError:
+                errors[name] = (
+                    _("Masukkan bilangan bulat.") if kind == "integer" else _("Masukkan angka.")
+                )
+        else:
+            data[name] = raw
+    return data, shown, errors
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    value = error.validator_value
+    if error.validator == "maxLength":
+        return _("Paling banyak %(n)s karakter.", n=value)
+    if error.validator == "minLength":
+        return _("Paling sedikit %(n)s karakter.", n=value)
+    if error.validator == "enum":
+        return _("Pilih salah satu pilihan yang tersedia.")
+    if error.validator in ("minimum", "exclusiveMinimum"):
+        return _("Nilai terlalu kecil (batas %(n)s).", n=value)
+    if error.validator in ("maximum", "exclusiveMaximum"):
+        return _("Nilai terlalu besar (batas %(n)s).", n=value)
+    return _("Nilai ini tidak sesuai.")
+
+
+def check(schema: Mapping[str, Any] | None, data: dict[str, Any]) -> dict[str, str]:
+    """The schema's complaints about `data`, one translated message per field."""
+    errors: dict[str, str] = {}
+    if not schema:
+        return errors
+    for error in jsonschema.Draft202012Validator(schema).iter_errors(data):
+        if error.validator == "required":
+            for name in error.validator_value:
+                if name not in (error.instance or {}):
+                    errors.setdefault(str(name), _("Wajib diisi."))
+        elif error.path:
+            errors.setdefault(str(error.path[0]), _message(error))
+        else:
+            errors.setdefault("", _message(error))
+    return errors
+
+
+def service_error(exc: DomainError) -> tuple[str, str]:
+    """(field, message) for a refusal by the task service, in the visitor's language."""
+    if isinstance(exc, Conflict):
+        return "", _("Tugas ini sudah selesai atau diambil petugas lain. Muat ulang halaman.")
+    messages = {
+        "target_instansi": _("Pilih instansi tujuan yang terdaftar."),
+        "target_unit": _("Pilih unit kerja dari instansi ini."),
+        "reason": _("Alasan wajib diisi untuk keputusan ini."),
+    }
+    name = exc.field or ""
+    return name, messages.get(name, _("Nilai ini tidak diterima."))
+
+
+# ---- shared helpers --------------------------------------------------------------------------
+
+
+def _staff(*roles: str) -> tuple[Principal, str] | Response:
+    return staff_or_login(*(roles or OFFICER_ROLES))
+
+
+def _csrf_refused(token: str) -> Response | None:
+    if web_session.csrf_ok(token, request.form.get(web_session.CSRF_FIELD)):
+        return None
+    text = _("Token keamanan formulir tidak cocok. Muat ulang halaman lalu coba lagi.")
+    page = render_template("message.html", title=_("Permintaan ditolak"), text=text)
+    return Response(page, status=400)
+
+
+def _not_found() -> Response:
+    return Response(render_template("officer/not_found.html"), status=404)
+
+
+def task_url(task: Any, principal: Principal) -> str:
+    if task.milestone == "verification" and NATIONAL in principal.roles():
+        return url_for("officer.verify", task_id=task.id)
+    return url_for("officer.task", task_id=task.id)
+
+
+def _inbox_rows(principal: Principal) -> list[dict[str, Any]]:
+    rows = officer_notes.inbox(db.session(), principal=principal)
+    slas = sla_views.task_sla(db.session(), [r.task for r in rows])
+    return [
+        {
+            "task": r.task,
+            "tracking_id": r.tracking_id,
+            "title": r.title,
+            "sla": slas[r.task.id],
+            "url": task_url(r.task, principal),
+            "mine": r.task.assignee_id == principal.user_id,
+        }
+        for r in rows
+    ]
+
+
+# ---- the inbox -------------------------------------------------------------------------------
+
+
+@blp.get("/tugas")
+def inbox() -> Response:
+    staff = _staff()
+    if isinstance(staff, Response):
+        return staff
+    principal = staff[0]
+    chosen = {
+        "state": request.args.get("state", "") if request.args.get("state") in SLA_STATES else "",
+        "milestone": request.args.get("milestone", "")
+        if request.args.get("milestone") in MILESTONES
+        else "",
+        "who": request.args.get("who", "") if request.args.get("who") in WHO else "",
+    }
+    rows = [
+        row
+        for row in _inbox_rows(principal)
+        if (not chosen["state"] or row["sla"].state == chosen["state"])
+        and (not chosen["milestone"] or row["task"].milestone == chosen["milestone"])
+        and (
+            not chosen["who"]
+            or (row["mine"] if chosen["who"] == "mine" else row["task"].assignee_id is None)
+        )
+    ]
+    return Response(
+        render_template(
+            "officer/inbox.html",
+            rows=rows,
+            chosen=chosen,
+            states=SLA_STATES,
+            milestones=MILESTONES,
+            done=request.args.get("selesai", "")[:16],
+        )
+    )
+
+
+@blp.post("/tugas/<int:task_id>/ambil")
+def claim(task_id: int) -> Response:
+    staff = _staff()
+    if isinstance(staff, Response):
+        return staff
+    refused = _csrf_refused(staff[1])
+    if refused:
+        return refused
+    try:
+        tasks.claim(db.session(), principal=staff[0], task_id=task_id)
+    except NotFound:
+        return _not_found()
+    except Conflict as exc:
+        return _task_page(staff[0], task_id, message=service_error(exc)[1], status=409)
+    back = {
+        "inbox": url_for("officer.inbox"),
+        "queue": url_for("officer.queue"),
+        "verify": url_for("officer.verify", task_id=task_id),
+    }
+    target = back.get(request.form.get("back", ""), url_for("officer.task", task_id=task_id))
+    return redirect(target, code=303)  # type: ignore[return-value]
+
+
+# ---- one task --------------------------------------------------------------------------------
+
+
+def _task_page(
+    principal: Principal,
+    task_id: int,
+    *,
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    message: str | None = None,
+    note: str = "",
+    note_error: str | None = None,
+    status: int = 200,
+) -> Response:
+    try:
+        case = officer_notes.case_file(db.session(), principal=principal, task_id=task_id)
+    except NotFound:
+        return _not_found()
+    (sla,) = sla_views.task_sla(db.session(), [case.task]).values()
+    errors = dict(errors or {})
+    page_error = errors.pop("", None)
+    return Response(
+        render_template(
+            "officer/task.html",
+            case=case,
+            task=case.task,
+            sla=sla,
+            fields=form_fields(case.form_schema, values or {}, errors, units=case.units),
+            form_title=translate_data(str((case.form_schema or {}).get("title") or "")),
+            form_help=translate_data(str((case.form_schema or {}).get("description") or "")),
+            can_work=case.task.status == "open"
+            and case.task.assignee_id in (None, principal.user_id),
+            mine=case.task.assignee_id == principal.user_id,
+            verify_url=task_url(case.task, principal),
+            message=message or page_error,
+            note=note,
+            note_error=note_error,
+            flash=request.args.get("ok", ""),
+        ),
+        status=status,
+    )
+
+
+@blp.get("/tugas/<int:task_id>")
+def task(task_id: int) -> Response:
+    staff = _staff()
+    if isinstance(staff, Response):
+        return staff
+    return _task_page(staff[0], task_id)
+
+
+def _complete(
+    principal: Principal, task_id: int, schema: Mapping[str, Any] | None, data: dict[str, Any]
+) -> dict[str, str]:
+    """Validate and complete; the errors by field ('' for the page) when refused."""
+    errors = check(schema, data)
+    if errors:
+        return errors
+    try:
+        tasks.complete(db.session(), principal=principal, task_id=task_id, data=data)
+    except (InvalidInput, Conflict) as exc:
+        name, text = service_error(exc)
+        known = name in ((schema or {}).get("properties") or {})
+        return {name if known else "": text}
+    return {}
+
+
+@blp.post("/tugas/<int:task_id>")
+def complete(task_id: int) -> Response:
+    staff = _staff()
+    if isinstance(staff, Response):
+        return staff
+    refused = _csrf_refused(staff[1])
+    if refused:
+        return refused
+    try:
+        view = tasks.get(db.session(), principal=staff[0], task_id=task_id)
+    except NotFound:
+        return _not_found()
+    data, shown, errors = read_form(view.form_schema, request.form)
+    errors = errors or _complete(staff[0], task_id, view.form_schema, data)
+    if errors:
+        return _task_page(staff[0], task_id, values=shown, errors=errors, status=422)
+    target = url_for("officer.inbox", selesai=view.report.tracking_id)
+    return redirect(target, code=303)  # type: ignore[return-value]
+
+
+@blp.post("/tugas/<int:task_id>/catatan")
+def note(task_id: int) -> Response:
+    staff = _staff()
+    if isinstance(staff, Response):
+        return staff
+    refused = _csrf_refused(staff[1])
+    if refused:
+        return refused
+    text = request.form.get("text", "")
+    try:
+        officer_notes.add_note(db.session(), principal=staff[0], task_id=task_id, text=text)
+    except NotFound:
+        return _not_found()
+    except InvalidInput:
+        message = (
+            _("Paling banyak %(n)s karakter.", n=officer_notes.MAX_NOTE)
+            if text.strip()
+            else _("Tulis catatan terlebih dahulu.")
+        )
+        return _task_page(staff[0], task_id, note=text, note_error=message, status=422)
+    target = url_for("officer.task", task_id=task_id, ok="catatan") + "#catatan"
+    return redirect(target, code=303)  # type: ignore[return-value]
+
+
+# ---- the national verification queue ---------------------------------------------------------
+
+
+@blp.get("/verifikasi")
+def queue() -> Response:
+    staff = _staff(NATIONAL)
+    if isinstance(staff, Response):
+        return staff
+    rows = [r for r in _inbox_rows(staff[0]) if r["task"].milestone == "verification"]
+    done = request.args.get("selesai", "")[:16]
+    return Response(render_template("officer/queue.html", rows=rows, done=done))
+
+
+def _verify_page(
+    principal: Principal,
+    task_id: int,
+    *,
+    active: str = "",
+    values: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    try:
+        case = officer_notes.case_file(db.session(), principal=principal, task_id=task_id)
+    except NotFound:
+        return _not_found()
+    if case.task.milestone != "verification":
+        return _not_found()
+    values = dict(values or {})
+    errors = dict(errors or {})
+    query = request.args.get("q", "").strip()
+    found: list[tuple[str, str]] = []
+    if query:
+        try:
+            found = [
+                (i.code, i.name)
+                for i in registry.search_instansi(db.session(), query=query, limit=10)
+            ]
+        except InvalidInput:
+            errors["q"] = _("Paling banyak %(n)s karakter.", n=registry.MAX_QUERY)
+    elif case.target_instansi:
+        found = [case.target_instansi]
+    chosen = values.get("target_instansi")
+    if chosen and chosen not in {code for code, _name in found}:
+        found.insert(0, (chosen, chosen))
+    (sla,) = sla_views.task_sla(db.session(), [case.task]).values()
+    return Response(
+        render_template(
+            "officer/verify.html",
+            case=case,
+            task=case.task,
+            sla=sla,
+            query=query,
+            found=found,
+            active=active,
+            values=values,
+            errors=errors,
+            can_work=case.task.status == "open"
+            and case.task.assignee_id in (None, principal.user_id),
+            mine=case.task.assignee_id == principal.user_id,
+        ),
+        status=status,
+    )
+
+
+@blp.get("/verifikasi/<int:task_id>")
+def verify(task_id: int) -> Response:
+    staff = _staff(NATIONAL)
+    if isinstance(staff, Response):
+        return staff
+    return _verify_page(staff[0], task_id)
+
+
+@blp.post("/verifikasi/<int:task_id>")
+def verify_post(task_id: int) -> Response:
+    staff = _staff(NATIONAL)
+    if isinstance(staff, Response):
+        return staff
+    refused = _csrf_refused(staff[1])
+    if refused:
+        return refused
+    try:
+        view = tasks.get(db.session(), principal=staff[0], task_id=task_id)
+    except NotFound:
+        return _not_found()
+    if view.task.milestone != "verification":
+        return _not_found()
+    outcome = request.form.get("outcome", "")
+    wanted = ("outcome", "target_instansi") if outcome == "forward" else ("outcome", "reason")
+    data, shown, errors = read_form(view.form_schema, MultiDict(request.form))
+    data = {k: v for k, v in data.items() if k in wanted}
+    if outcome in {"tunda", "bukan_wewenang", "arsipkan"} and not data.get("reason"):
+        errors["reason"] = _("Alasan wajib diisi untuk keputusan ini.")
+    if outcome == "forward" and not data.get("target_instansi"):
+        errors["target_instansi"] = _("Pilih instansi tujuan yang terdaftar.")
+    errors = errors or _complete(staff[0], task_id, view.form_schema, data)
+    if errors:
+        return _verify_page(
+            staff[0], task_id, active=outcome, values=shown, errors=errors, status=422
+        )
+    target = url_for("officer.queue", selesai=view.report.tracking_id)
+    return redirect(target, code=303)  # type: ignore[return-value]
