@@ -1,4 +1,6 @@
-"""Staff web pages: login/logout with a server-side session cookie and the BPMN designer.
+"""The web pages: citizens (file, track, reply), officers (inbox, tasks, verification),
+supervisors (alerts, overdue tree, interventions), administration (calendar, SLA policies),
+the BPMN designer, and staff login/logout with a server-side session cookie.
 
 Pages are written in Bahasa Indonesia; English comes from the catalogue in `translations/`
 (`?lang=en`, remembered in a cookie). Front-end libraries are served from node_modules
@@ -14,12 +16,12 @@ from flask import Flask
 
 def init_app(app: Flask, settings: Any) -> None:
     """Attach the translation layer and the page blueprints to `app`."""
-    from api.web import auth_pages, designer, i18n, pages
+    from api.web import admin, auth_pages, citizen, designer, i18n, officer, pages, supervisor
 
     app.config["SESSION_COOKIE_SECURE"] = bool(
         getattr(settings, "SESSION_COOKIE_SECURE", settings.extra.get("SESSION_COOKIE_SECURE"))
     )
     i18n.init_app(app)
-    app.register_blueprint(auth_pages.blp)
-    app.register_blueprint(designer.blp)
+    for area in (auth_pages, citizen, officer, supervisor, admin, designer):
+        app.register_blueprint(area.blp)
     app.context_processor(lambda: {"nav_links": pages.nav_links})

@@ -25,6 +25,7 @@ class NavLink:
     label: Callable[[], str]  # a lazy translation: called when the page renders
     roles: frozenset[str] | None  # None: everyone, signed in or not; empty: any staff member
     badge: Callable[[Principal], int] | None = None  # e.g. the unread alert count
+    order: int = 50  # the header lists links by `order`, then as they were added
 
 
 _NAV: list[NavLink] = []
@@ -36,10 +37,13 @@ def add_nav_link(
     *,
     roles: frozenset[str] | None = frozenset(),
     badge: Callable[[Principal], int] | None = None,
+    order: int = 50,
 ) -> None:
-    """Show a header link to `endpoint` (idempotent per endpoint)."""
+    """Show a header link to `endpoint` (idempotent per endpoint); citizens' pages come first
+    (order 10), then officers' (20), supervisors' (30), administration (40), the designer."""
     if all(link.endpoint != endpoint for link in _NAV):
-        _NAV.append(NavLink(endpoint, label, roles, badge))
+        _NAV.append(NavLink(endpoint, label, roles, badge, order))
+        _NAV.sort(key=lambda link: link.order)
 
 
 def nav_links() -> list[dict[str, Any]]:

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -20,8 +17,6 @@ from engine.models import AuthToken
 from engine.seed.loader import DEMO_PASSWORD
 from tests.browser.conftest import sign_in
 from tests.helpers import problem_of
-
-WEB = Path(__file__).resolve().parents[2] / "api" / "web"
 
 
 def login_form(client: FlaskClient, query: str = "") -> str:
@@ -186,17 +181,6 @@ def test_english_after_switching_and_remembered(client: FlaskClient) -> None:
     wrong = client.post("/login", data={"csrf_token": token, "username": "x", "password": "y"})
     assert "Wrong username or password." in wrong.get_data(as_text=True)
     assert "Masuk petugas" in client.get("/login?lang=id").get_data(as_text=True)
-
-
-def test_every_page_string_has_an_english_translation() -> None:
-    methods = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
-    used = {message for _f, _l, message, _c, _x in extract_from_dir(str(WEB), methods)}
-    translated: set[str] = set()
-    for po in sorted((WEB / "translations" / "en" / "LC_MESSAGES").glob("*.po")):
-        with po.open("rb") as fh:
-            translated |= {m.id for m in read_po(fh) if m.id and m.string}
-    assert used - translated == set(), "strings without English"
-    assert translated - used == set(), "stale entries in the catalogue"
 
 
 def test_api_accepts_the_cookie_but_unsafe_methods_need_the_csrf_header(
