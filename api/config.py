@@ -27,6 +27,8 @@ class Settings:
     ARGON2_TIME_COST: int = 3
     ARGON2_MEMORY_COST: int = 65536
     MAX_CONTENT_LENGTH: int = 8 * 1024 * 1024
+    # pelapor's attachments, stored under random names; must lie outside the served folders
+    ATTACHMENT_DIR: str = str(ROOT / "instance" / "attachments")
     CHECK_MIGRATIONS: bool = True
     TESTING: bool = False
     TEST_CLOCK: bool = False  # shared settable clock + /api/v1/testing; never in production
@@ -55,6 +57,11 @@ class Settings:
             raise ConfigError("LAPOR_DATABASE_URL must be an sqlite:// or postgresql:// URL")
         if self.ARGON2_TIME_COST < 1 or self.ARGON2_MEMORY_COST < 8:
             raise ConfigError("LAPOR_ARGON2_TIME_COST >= 1 and LAPOR_ARGON2_MEMORY_COST >= 8")
+        attachments = Path(self.ATTACHMENT_DIR).resolve()
+        if any(
+            attachments.is_relative_to(p) for p in (ROOT / "api", Path(self.NODE_MODULES).resolve())
+        ):
+            raise ConfigError("LAPOR_ATTACHMENT_DIR must lie outside the served folders")
 
 
 def _convert(env: str, raw: str, kind: Any) -> Any:

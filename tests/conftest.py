@@ -129,6 +129,7 @@ DYNAMIC_TABLES = (  # children before parents
     "human_task",
     "timeline_entry",
     "process_instance",
+    "attachment",
     "report",
     "auth_token",
     "scheduler_heartbeat",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.fields import SafeEmail, Text
-from engine.models.reports import CLASSIFICATIONS
+from engine.models.reports import CLASSIFICATIONS, DISABILITIES, GENDERS, VULNERABLE_GROUPS
 from engine.services.reports import REPLY_KINDS
 
 PHONE = validate.Regexp(r"^\+?[0-9 ()-]{6,20}$", error="not a phone number")
@@ -25,6 +25,12 @@ class ReportCreateSchema(Schema):
     )
     pelapor_email = SafeEmail(load_default=None, allow_none=True, validate=validate.Length(max=254))
     pelapor_phone = Text(load_default=None, allow_none=True, validate=PHONE)
+    # optional GESI answers, kept for statistics only: no public, feed or task view shows them
+    gender = Text(load_default=None, allow_none=True, validate=validate.OneOf(GENDERS))
+    disability = Text(load_default=None, allow_none=True, validate=validate.OneOf(DISABILITIES))
+    vulnerable_group = Text(
+        load_default=None, allow_none=True, validate=validate.OneOf(VULNERABLE_GROUPS)
+    )
 
 
 class FiledSchema(Schema):

@@ -11,11 +11,12 @@ regencies and the instansi search come from the server ("action" buttons re-rend
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from flask import Response, redirect, render_template, request, url_for
+from flask import Response, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate
@@ -29,7 +30,8 @@ from api.web.pages import add_nav_link, page_blueprint
 from engine import status
 from engine.errors import Conflict, DomainError, InvalidInput, NotFound
 from engine.models import Region
-from engine.services import registry, reports
+from engine.models.reports import DISABILITIES, GENDERS, VULNERABLE_GROUPS
+from engine.services import attachments, registry, reports
 from sla import pelapor_notices
 
 blp = page_blueprint("citizen", __name__)
@@ -50,6 +52,8 @@ CATEGORIES = (
     "pelayanan publik",
     "lainnya",
 )
+GESI_FIELDS = ("gender", "disability", "vulnerable_group")
+FILE_FIELD = "lampiran"
 TEXT_FIELDS = ("title", "body", "pelapor_name", "pelapor_email", "pelapor_phone", "instansi_q")
 ZONES = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 
@@ -86,6 +90,38 @@ def category_labels() -> dict[str, str]:
         _("Lainnya"),
     ]
     return dict(zip(CATEGORIES, labels, strict=True))
+
+
+def gesi_questions() -> list[tuple[str, str, dict[str, str]]]:
+    """(field, question, {value: label}) of the optional GESI questions."""
+    genders = [_("Perempuan"), _("Laki-laki")]
+    disabilities = [
+        _("Tidak ada"),
+        _("Disabilitas fisik"),
+        _("Disabilitas intelektual"),
+        _("Disabilitas mental"),
+        _("Disabilitas sensorik: netra (penglihatan)"),
+        _("Disabilitas sensorik: rungu atau wicara"),
+        _("Disabilitas ganda (lebih dari satu)"),
+    ]
+    groups = [
+        _("Tidak ada"),
+        _("Lanjut usia"),
+        _("Anak (di bawah 18 tahun)"),
+        _("Ibu hamil atau menyusui"),
+        _("Masyarakat hukum adat"),
+        _("Keluarga miskin atau rentan miskin"),
+        _("Pekerja migran"),
+    ]
+    return [
+        ("gender", _("Jenis kelamin"), dict(zip(GENDERS, genders, strict=True))),
+        ("disability", _("Disabilitas"), dict(zip(DISABILITIES, disabilities, strict=True))),
+        (
+            "vulnerable_group",
+            _("Kelompok rentan"),
+            dict(zip(VULNERABLE_GROUPS, groups, strict=True)),
+        ),
+    ]
 
 
 # --- CSRF (double-submit cookie, shared with the login form) and rendering -----------------
@@ -151,7 +187,7 @@ def _load(schema: Schema, data: dict[str, Any], errors: dict[str, str]) -> dict[
 
 def _values(form: Any) -> dict[str, Any]:
     values: dict[str, Any] = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
-    for name in ("classification", "category", "province", "regency"):
+    for name in ("classification", "category", "province", "regency", *GESI_FIELDS):
         values[name] = form.get(name, "")
     values["target_instansi"] = form.get("target_instansi", DONT_KNOW) or DONT_KNOW
     values["anonim"] = form.get("anonim") == "on"
@@ -201,6 +237,9 @@ def _file_page(
         instansi=_instansi_choices(values),
         classifications=classifications(),
         categories=category_labels(),
+        gesi=gesi_questions(),
+        max_files=attachments.MAX_PER_REPORT,
+        max_mb=attachments.MAX_BYTES // (1024 * 1024),
         dont_know=DONT_KNOW,
         limits={name: _max_length(name) for name in ("title", "body", "pelapor_name")},
     )
@@ -232,7 +271,44 @@ def _report_data(values: dict[str, Any], errors: dict[str, str]) -> dict[str, An
         "pelapor_name": values["pelapor_name"] or None,
         "pelapor_email": values["pelapor_email"] or None,
         "pelapor_phone": values["pelapor_phone"] or None,
+        **{name: values[name] or None for name in GESI_FIELDS},
     }
+
+
+def _prepared_files(errors: dict[str, str]) -> list[attachments.Prepared]:
+    """The chosen attachments, checked and cleaned; a refusal is explained next to the field."""
+    uploads = [f for f in request.files.getlist(FILE_FIELD) if f.filename]
+    if len(uploads) > attachments.MAX_PER_REPORT:
+        errors[FILE_FIELD] = _("Paling banyak %(count)s berkas.", count=attachments.MAX_PER_REPORT)
+        return []
+    prepared = []
+    for upload in uploads:
+        name = (upload.filename or "")[:100]
+        try:
+            prepared.append(
+                attachments.prepare(upload.stream.read(attachments.MAX_BYTES + 1), filename=name)
+            )
+        except DomainError as exc:
+            reasons = {
+                "too_large": _(
+                    "%(name)s terlalu besar: paling besar %(mb)s MB.",
+                    name=name,
+                    mb=attachments.MAX_BYTES // (1024 * 1024),
+                ),
+                "pixels": _(
+                    "%(name)s: gambarnya terlalu besar (terlalu banyak piksel).", name=name
+                ),
+                "invalid": _("%(name)s rusak atau bukan gambar yang sah.", name=name),
+            }
+            errors[FILE_FIELD] = reasons.get(
+                exc.code,
+                _(
+                    "%(name)s tidak diterima: hanya foto JPG, PNG, WebP atau PDF tanpa skrip.",
+                    name=name,
+                ),
+            )
+            return []
+    return prepared
 
 
 @blp.get("/")
@@ -257,12 +333,18 @@ def file_post() -> Response:
     errors: dict[str, str] = {}
     data = _report_data(values, errors)
     loaded = _load(ReportCreateSchema(), data, errors)
+    files = _prepared_files(errors)
     if "region_code" in errors:
         errors.setdefault("province", errors.pop("region_code"))
     if errors:
         return _file_page(values, 422, errors=errors, error=_("Periksa isian yang ditandai."))
+    store = attachments.Store(current_app.config["LAPOR"].ATTACHMENT_DIR)
     try:
-        filed = reports.create(db.session(), data=loaded)
+        filed = reports.create(
+            db.session(),
+            data=loaded,
+            on_filed=partial(attachments.store_all, store=store, files=files),
+        )
     except InvalidInput as exc:
         if exc.field == "target_instansi":
             errors["target_instansi"] = _("Instansi ini tidak ditemukan atau tidak aktif.")
@@ -433,6 +515,13 @@ def _status_page(
         waiting_info=report.status == status.ON_HOLD,
         waiting_rating=report.status == status.FOLLOWED_UP,
         can_reopen=report.reopen_count < 1,
+        files=(
+            attachments.list_for(
+                db.session(), who=attachments.Pelapor(secret), tracking_id=report.tracking_id
+            )
+            if view.owner
+            else []
+        ),
         **context,
     )
 

@@ -1,5 +1,6 @@
 """SQLAlchemy models of the domain; importing this package registers every table on `Base`."""
 
+from engine.models.attachments import Attachment
 from engine.models.audit import AuditEvent
 from engine.models.instansi import Instansi, Region, Unit
 from engine.models.process import HumanTask, ProcessDefinition, ProcessInstance
@@ -7,6 +8,7 @@ from engine.models.reports import Report, TimelineEntry
 from engine.models.users import AuthToken, RoleMembership, User
 
 __all__ = [
+    "Attachment",
     "AuditEvent",
     "AuthToken",
     "HumanTask",

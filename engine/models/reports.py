@@ -12,6 +12,37 @@ from engine.db import Base, JSONType, UTCDateTime
 
 CLASSIFICATIONS = ("pengaduan", "aspirasi", "permintaan_informasi")
 
+# GESI (gender equality and social inclusion) answers: each optional, given only when the pelapor
+# chooses to, used only for disaggregated statistics; never in public views, the feed or task
+# views. The one list of the values each may take, with the Indonesian label the form shows:
+GENDERS = (
+    "perempuan",  # Perempuan
+    "laki_laki",  # Laki-laki
+)
+DISABILITIES = (  # the kinds of UU 8/2016 on persons with disabilities
+    "tidak_ada",  # Tidak ada
+    "fisik",  # Disabilitas fisik
+    "intelektual",  # Disabilitas intelektual
+    "mental",  # Disabilitas mental
+    "sensorik_netra",  # Disabilitas sensorik: netra (penglihatan)
+    "sensorik_rungu_wicara",  # Disabilitas sensorik: rungu atau wicara
+    "ganda",  # Disabilitas ganda (lebih dari satu)
+)
+VULNERABLE_GROUPS = (
+    "tidak_ada",  # Tidak ada
+    "lansia",  # Lanjut usia
+    "anak",  # Anak (di bawah 18 tahun)
+    "ibu_hamil_menyusui",  # Ibu hamil atau menyusui
+    "masyarakat_adat",  # Masyarakat hukum adat
+    "keluarga_miskin",  # Keluarga miskin atau rentan miskin
+    "pekerja_migran",  # Pekerja migran
+)
+GESI_CHOICES = {
+    "gender": GENDERS,
+    "disability": DISABILITIES,
+    "vulnerable_group": VULNERABLE_GROUPS,
+}
+
 
 class Report(Base):
     __tablename__ = "report"
@@ -32,6 +63,10 @@ class Report(Base):
     pelapor_name: Mapped[str | None] = mapped_column(String(200))
     pelapor_email: Mapped[str | None] = mapped_column(String(254))
     pelapor_phone: Mapped[str | None] = mapped_column(String(32))
+    # optional GESI answers (values from GESI_CHOICES); for statistics only
+    gender: Mapped[str | None] = mapped_column(String(32))
+    disability: Mapped[str | None] = mapped_column(String(32))
+    vulnerable_group: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(32), index=True)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     # A duplicate of another report (a burst of the same complaint) follows its main report.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine import clock, status
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import HumanTask, ProcessInstance, Region, Report
+from engine.models.reports import GESI_CHOICES
 from engine.services import audit, definitions, driver
 from engine.services.progress import add_timeline, resolve_instansi
 
@@ -35,9 +37,18 @@ class FiledReport:
     secret: str
 
 
-def create(session: Session, *, data: dict[str, Any]) -> FiledReport:
-    """File a report and start the national intake; one transaction."""
+def create(
+    session: Session,
+    *,
+    data: dict[str, Any],
+    on_filed: Callable[[Session, Report], Any] | None = None,
+) -> FiledReport:
+    """File a report and start the national intake; one transaction. `on_filed` runs in it with
+    the new report (the filing form stores the report's attachments with it)."""
     with session.begin():
+        for name, choices in GESI_CHOICES.items():
+            if data.get(name) is not None and data[name] not in choices:
+                raise InvalidInput(f"'{name}' must be one of {', '.join(choices)}", field=name)
         region = session.get(Region, data["region_code"])
         if region is None:
             raise InvalidInput(f"unknown region '{data['region_code']}'", field="region_code")
@@ -60,6 +71,9 @@ def create(session: Session, *, data: dict[str, Any]) -> FiledReport:
             pelapor_name=data.get("pelapor_name"),
             pelapor_email=data.get("pelapor_email"),
             pelapor_phone=data.get("pelapor_phone"),
+            gender=data.get("gender"),
+            disability=data.get("disability"),
+            vulnerable_group=data.get("vulnerable_group"),
             status=status.PENDING_VERIFICATION,
             created_at=now,
             updated_at=now,
@@ -67,6 +81,8 @@ def create(session: Session, *, data: dict[str, Any]) -> FiledReport:
         session.add(report)
         session.flush()
         add_timeline(session, report, "filed")
+        if on_filed is not None:
+            on_filed(session, report)
         intake = definitions.newest_intake(session)
         driver.start_instance(
             session,
@@ -105,6 +121,20 @@ def _by_tracking_id(session: Session, tracking_id: str) -> Report:
     if report is None:
         raise NotFound("no report with this tracking id", field="tracking_id")
     return report
+
+
+def find_owned(session: Session, *, tracking_id: str, secret: str | None) -> Report:
+    """The report whose pelapor holds `secret` (in the caller's transaction); any mismatch
+    answers 404, exactly like an unknown tracking id."""
+    report = _by_tracking_id(session, tracking_id)
+    if not _secret_matches(report, secret):
+        raise NotFound("no report with this tracking id", field="tracking_id")
+    return report
+
+
+def secret_matches(report: Report, secret: str | None) -> bool:
+    """Whether `secret` is the pelapor's secret of `report` (constant-time)."""
+    return _secret_matches(report, secret)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ story in a real browser on a 360 px phone."""
 
 from __future__ import annotations
 
+import io
 import re
 from contextlib import nullcontext
 from typing import Any
@@ -317,3 +318,120 @@ def test_citizen_files_tracks_and_rates_on_a_phone(page: Any, live_api: Api) -> 
     assert page.get_by_text("Penilaian pelapor: puas (5 dari 5)").is_visible()
     assert "Laporan selesai" in page.locator("ol.history").inner_text()
     assert live_api.report(tracking)["status"] == "closed"
+
+
+# --- attachments and the optional GESI questions (no JavaScript needed) ----------------------
+
+
+@pytest.fixture()
+def files_client(make_app: Any, database_url: str, tmp_path: Any) -> FlaskClient:
+    """A client of an app whose attachments go to a temporary folder."""
+    app = make_app(database_url, ATTACHMENT_DIR=str(tmp_path / "attachments"))
+    client: FlaskClient = app.test_client()
+    return client
+
+
+def photo_with_gps() -> bytes:
+    from PIL import ExifTags, Image
+
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitudeRef] = "S"
+    exif.get_ifd(ExifTags.IFD.GPSInfo)[ExifTags.GPS.GPSLatitude] = (7.0, 43.0, 12.5)
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "gray").save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def test_form_asks_gesi_as_optional_and_takes_attachments(client: FlaskClient) -> None:
+    html = client.get("/lapor").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in html
+    assert re.search(r'<input id="lampiran" name="lampiran" type="file" multiple', html)
+    assert "Lokasi GPS dan data lain yang tersimpan di dalam foto dihapus otomatis." in html
+    assert "Tentang Anda (tidak wajib)" in html and "hanya dipakai untuk statistik" in html
+    for name, question in (
+        ("gender", "Jenis kelamin"),
+        ("disability", "Disabilitas"),
+        ("vulnerable_group", "Kelompok rentan"),
+    ):
+        assert f'<label for="{name}">{question} (tidak wajib)</label>' in html
+    english = client.get("/lapor?lang=en").get_data(as_text=True)
+    assert "About you (optional)" in english and "Prefer not to say" in english
+
+
+def test_filing_with_attachments_and_gesi(files_client: FlaskClient, factory: Any) -> None:
+    from PIL import Image
+
+    from engine.models import Attachment
+
+    data = {
+        **GOOD,
+        "csrf_token": csrf(files_client),
+        "gender": "perempuan",
+        "vulnerable_group": "lansia",
+        "lampiran": [
+            (io.BytesIO(photo_with_gps()), "jalan.jpg", "image/jpeg"),
+            (io.BytesIO(PDF), "surat.pdf", "application/pdf"),
+            (io.BytesIO(b""), "", "application/octet-stream"),  # an empty file input
+        ],
+    }
+    response = files_client.post("/lapor", data=data, content_type="multipart/form-data")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    found = re.fullmatch(r"/lapor/([A-Z0-9]{10})/terkirim\?secret=(.+)", response.location)
+    assert found
+    tracking, secret = found.groups()
+    with factory() as s:
+        report = s.scalar(select(Report).where(Report.tracking_id == tracking))
+        assert report is not None
+        assert (report.gender, report.disability, report.vulnerable_group) == (
+            "perempuan",
+            None,
+            "lansia",
+        )
+        names = s.scalars(select(Attachment.original_name).where(Attachment.report_id == report.id))
+        assert sorted(names) == ["jalan.jpg", "surat.pdf"]
+
+    status = files_client.get(f"/lapor/{tracking}?secret={secret}").get_data(as_text=True)
+    assert "perempuan" not in status and "lansia" not in status
+    links = re.findall(
+        r'<a href="(/api/v1/attachments/\d+\?secret=[^"]+)" download>([^<]+)</a>', status
+    )
+    assert [name for _link, name in links] == ["jalan.jpg", "surat.pdf"]
+    photo = files_client.get(links[0][0].replace("&amp;", "&"))
+    assert photo.status_code == 200 and photo.headers["X-Content-Type-Options"] == "nosniff"
+    with Image.open(io.BytesIO(photo.data)) as image:
+        assert not image.getexif().get_ifd(0x8825) and "exif" not in image.info
+    public = files_client.get(f"/lapor/{tracking}").get_data(as_text=True)
+    assert "/api/v1/attachments/" not in public  # the list is for the pelapor only
+
+
+def test_refused_attachment_shown_next_to_the_field_nothing_filed(
+    files_client: FlaskClient, factory: Any
+) -> None:
+    before = count_reports(factory)
+    data = {
+        **GOOD,
+        "csrf_token": csrf(files_client),
+        "disability": "fisik",
+        "lampiran": [(io.BytesIO(b"<html><script>x</script>"), "foto.jpg", "image/jpeg")],
+    }
+    response = files_client.post("/lapor", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert error_next_to(html, "lampiran") == (
+        "foto.jpg tidak diterima: hanya foto JPG, PNG, WebP atau PDF tanpa skrip."
+    )
+    assert "pilih lagi sebelum mengirim" in html
+    assert '<option value="fisik" selected>' in html and GOOD["title"] in html  # nothing lost
+    assert count_reports(factory) == before
+
+
+def test_gesi_values_checked_against_the_choices(client: FlaskClient, factory: Any) -> None:
+    before = count_reports(factory)
+    data = {**GOOD, "csrf_token": csrf(client), "gender": "robot"}
+    response = client.post("/lapor", data=data)
+    assert response.status_code == 422
+    assert error_next_to(response.get_data(as_text=True), "gender") == "Pilih salah satu pilihan."
+    assert count_reports(factory) == before
