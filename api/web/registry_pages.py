@@ -1,0 +1,204 @@
+"""The instansi registry pages for national admins: search an instansi, then on its page rename
+it, merge it into another, or split some of its units off into a new instansi. The
+`engine.services.registry_admin` service decides and audits; these pages show its answers, with
+each form's errors next to its fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from marshmallow import ValidationError
+
+from api.db import db
+from api.schemas.registry_admin import (
+    InstansiMergeSchema,
+    InstansiRenameSchema,
+    InstansiSplitSchema,
+)
+from api.web.forms import csrf_valid, field_errors, load_form
+from api.web.pages import add_nav_link, page_blueprint, staff_or_login
+from engine.errors import DomainError
+from engine.services import registry, registry_admin
+from engine.services.auth import Principal
+
+NATIONAL = "admin_nasional"
+FORMS = {"rename": ["name"], "merge": ["into"], "split": ["code", "name", "units"]}
+COUNTS = ("reports", "tasks", "units", "users", "supervised")
+
+blp = page_blueprint("registry_pages", __name__)
+add_nav_link(
+    "registry_pages.search",
+    lambda: str(lazy_gettext("Registri instansi")),
+    roles=frozenset({NATIONAL}),
+    order=40,
+)
+
+
+def _refused(error: DomainError, shown: list[str]) -> dict[str, str]:
+    """A service's refusal, next to the field it names when the form shows it (else above the
+    form): a translated sentence for its kind, then the service's words."""
+    kinds = {
+        "forbidden": _("Anda tidak berwenang melakukan perubahan ini."),
+        "not_found": _("Data yang dirujuk tidak ditemukan."),
+        "conflict": _("Perubahan ini bentrok dengan data yang ada."),
+    }
+    sentence = kinds.get(error.code, _("Isian tidak dapat diterima."))
+    field = error.field if error.field in shown else "_form"
+    return {field: f"{sentence} ({error.message})"}
+
+
+def _bad_token() -> Response:
+    return Response(
+        render_template(
+            "message.html",
+            title=_("Permintaan ditolak"),
+            text=_("Token keamanan formulir tidak cocok. Muat ulang halaman lalu coba lagi."),
+        ),
+        status=400,
+    )
+
+
+def _national() -> tuple[Principal, str] | Response:
+    return staff_or_login(NATIONAL)
+
+
+@blp.get("/admin/instansi")
+def search() -> Response:
+    staff = _national()
+    if isinstance(staff, Response):
+        return staff
+    query = request.args.get("q", "").strip()[: registry.MAX_QUERY]
+    found = registry.search_instansi(db.session(), query=query, limit=registry.MAX_RESULTS)
+    return Response(render_template("registry/search.html", query=query, found=found))
+
+
+def _page(
+    principal: Principal,
+    code: str,
+    *,
+    status: int = 200,
+    failed: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    try:
+        instansi = registry_admin.get(db.session(), principal=principal, code=code)
+    except DomainError as exc:
+        if exc.status != 404:
+            raise
+        text = _("Instansi %(code)s tidak ada dalam registri.", code=code[:32])
+        page = render_template("message.html", title=_("Tidak ditemukan"), text=text)
+        return Response(page, status=404)
+    done = request.args.get("done")
+    counts = {name: request.args.get(name, type=int) or 0 for name in COUNTS}
+    return Response(
+        render_template(
+            "registry/instansi.html",
+            instansi=instansi,
+            failed=failed,
+            errors=errors or {},
+            values=values or {},
+            done=done,
+            other=request.args.get("other", ""),
+            counts=counts,
+        ),
+        status=status,
+    )
+
+
+@blp.get("/admin/instansi/<code>")
+def instansi(code: str) -> Response:
+    staff = _national()
+    if isinstance(staff, Response):
+        return staff
+    return _page(staff[0], code)
+
+
+def _after(code: str, done: str, change: registry_admin.RegistryChange) -> Response:
+    counts = {name: getattr(change, name) for name in COUNTS}
+    target = url_for(".instansi", code=code, done=done, other=change.target or "", **counts)
+    return redirect(target, code=303)  # type: ignore[return-value]
+
+
+@blp.post("/admin/instansi/<code>/nama")
+def rename(code: str) -> Response:
+    staff = _national()
+    if isinstance(staff, Response):
+        return staff
+    if not csrf_valid(staff[1]):
+        return _bad_token()
+    data, errors, values = load_form(InstansiRenameSchema(), FORMS["rename"])
+    if data is None:
+        return _page(staff[0], code, status=422, failed="rename", errors=errors, values=values)
+    try:
+        change = registry_admin.rename(
+            db.session(), principal=staff[0], code=code, name=data["name"]
+        )
+    except DomainError as exc:
+        errors = _refused(exc, FORMS["rename"])
+        return _page(
+            staff[0], code, status=exc.status, failed="rename", errors=errors, values=values
+        )
+    return _after(change.code, "renamed", change)
+
+
+@blp.post("/admin/instansi/<code>/gabung")
+def merge(code: str) -> Response:
+    staff = _national()
+    if isinstance(staff, Response):
+        return staff
+    if not csrf_valid(staff[1]):
+        return _bad_token()
+    data, errors, values = load_form(InstansiMergeSchema(), FORMS["merge"])
+    if data is None:
+        return _page(staff[0], code, status=422, failed="merge", errors=errors, values=values)
+    try:
+        change = registry_admin.merge(
+            db.session(), principal=staff[0], source_code=code, target_code=data["into"]
+        )
+    except DomainError as exc:
+        errors = _refused(exc, FORMS["merge"])
+        return _page(
+            staff[0], code, status=exc.status, failed="merge", errors=errors, values=values
+        )
+    return _after(code, "merged", change)
+
+
+@blp.post("/admin/instansi/<code>/pecah")
+def split(code: str) -> Response:
+    staff = _national()
+    if isinstance(staff, Response):
+        return staff
+    if not csrf_valid(staff[1]):
+        return _bad_token()
+    values: dict[str, Any] = {
+        "code": request.form.get("code", "").strip(),
+        "name": request.form.get("name", "").strip(),
+        "units": request.form.getlist("units"),
+    }
+    given = {k: v for k, v in values.items() if k == "units" or v}
+    try:
+        data = InstansiSplitSchema().load(given)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        if "units" in errors and not values["units"]:
+            errors["units"] = _("Pilih paling sedikit satu unit kerja.")
+        return _page(staff[0], code, status=422, failed="split", errors=errors, values=values)
+    try:
+        change = registry_admin.split(
+            db.session(),
+            principal=staff[0],
+            source_code=code,
+            new_code=data["code"],
+            new_name=data["name"],
+            unit_codes=data["units"],
+        )
+    except DomainError as exc:
+        errors = _refused(exc, FORMS["split"])
+        return _page(
+            staff[0], code, status=exc.status, failed="split", errors=errors, values=values
+        )
+    return _after(code, "split", change)
