@@ -68,12 +68,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     from api.rest import (
         alerts,
+        attachments,
         bursts,
         definitions,
         health,
         operations,
         pelapor,
+        public_feed,
         registry,
+        registry_admin,
         reports,
         sla_admin,
         staff_admin,
@@ -85,6 +88,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     for blueprint in (
         reports.blp,
+        attachments.blp,
         pelapor.blp,
         auth_bp.blp,
         tasks.blp,
@@ -97,6 +101,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         registry.blp,
         bursts.blp,
         staff_admin.blp,
+        public_feed.blp,
+        registry_admin.blp,
     ):
         api.register_blueprint(blueprint)
     if settings.TEST_CLOCK:

@@ -16,12 +16,34 @@ from flask import Flask
 
 def init_app(app: Flask, settings: Any) -> None:
     """Attach the translation layer and the page blueprints to `app`."""
-    from api.web import admin, auth_pages, citizen, designer, i18n, officer, pages, supervisor
+    from api.web import (
+        admin,
+        auth_pages,
+        citizen,
+        designer,
+        i18n,
+        officer,
+        pages,
+        public,
+        registry_pages,
+        staff_pages,
+        supervisor,
+    )
 
     app.config["SESSION_COOKIE_SECURE"] = bool(
         getattr(settings, "SESSION_COOKIE_SECURE", settings.extra.get("SESSION_COOKIE_SECURE"))
     )
     i18n.init_app(app)
-    for area in (auth_pages, citizen, officer, supervisor, admin, designer):
+    for area in (
+        auth_pages,
+        citizen,
+        public,
+        officer,
+        supervisor,
+        admin,
+        staff_pages,
+        registry_pages,
+        designer,
+    ):
         app.register_blueprint(area.blp)
     app.context_processor(lambda: {"nav_links": pages.nav_links})

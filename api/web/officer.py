@@ -1,5 +1,7 @@
 """Officers' pages: the task inbox (`/tugas`), one task with its report, timeline, form and
 internal notes (`/tugas/<id>`), and the national admins' verification queue (`/verifikasi`).
+Bursts: the queue forwards many reports at once to one instansi; the task page links duplicate
+reports to its main report and can publish one follow-up for the whole linked group.
 
 Forms are rendered on the server from the task's JSON Schema and work without JavaScript.
 Field errors come back next to their fields in the visitor's language, with what was typed.
@@ -26,7 +28,7 @@ from api.db import db
 from api.web import session as web_session
 from api.web.pages import add_nav_link, page_blueprint, staff_or_login
 from engine.errors import Conflict, DomainError, InvalidInput, NotFound
-from engine.services import officer_notes, registry, tasks
+from engine.services import bursts, officer_notes, registry, tasks
 from engine.services.auth import Principal
 from sla import views as sla_views
 
@@ -324,6 +326,8 @@ def inbox() -> Response:
             states=SLA_STATES,
             milestones=MILESTONES,
             done=request.args.get("selesai", "")[:16],
+            group_done=request.args.get("grup", "")[:4],
+            group_failed=request.args.get("gagal", "")[:4],
         )
     )
 
@@ -363,6 +367,8 @@ def _task_page(
     message: str | None = None,
     note: str = "",
     note_error: str | None = None,
+    duplicate: str = "",
+    duplicate_error: str | None = None,
     status: int = 200,
 ) -> Response:
     try:
@@ -370,6 +376,14 @@ def _task_page(
     except NotFound:
         return _not_found()
     (sla,) = sla_views.task_sla(db.session(), [case.task]).values()
+    duplicates = None  # None: linking is not offered (the task is done)
+    if case.task.status == "open":
+        try:
+            duplicates = bursts.duplicates_of(
+                db.session(), principal=principal, main_tracking_id=case.tracking_id
+            )
+        except NotFound:
+            duplicates = None
     errors = dict(errors or {})
     page_error = errors.pop("", None)
     return Response(
@@ -388,6 +402,9 @@ def _task_page(
             message=message or page_error,
             note=note,
             note_error=note_error,
+            duplicates=duplicates,
+            duplicate=duplicate,
+            duplicate_error=duplicate_error,
             flash=request.args.get("ok", ""),
         ),
         status=status,
@@ -431,10 +448,107 @@ def complete(task_id: int) -> Response:
     except NotFound:
         return _not_found()
     data, shown, errors = read_form(view.form_schema, request.form)
+    if request.form.get("group") == "1" and not errors:
+        return _complete_group(staff[0], task_id, view, data, shown)
     errors = errors or _complete(staff[0], task_id, view.form_schema, data)
     if errors:
         return _task_page(staff[0], task_id, values=shown, errors=errors, status=422)
     target = url_for("officer.inbox", selesai=view.report.tracking_id)
+    return redirect(target, code=303)  # type: ignore[return-value]
+
+
+def _complete_group(
+    principal: Principal, task_id: int, view: Any, data: dict[str, Any], shown: dict[str, Any]
+) -> Response:
+    """Complete the main report's task, then the same step of each linked duplicate."""
+    errors = check(view.form_schema, data)
+    if not errors:
+        try:
+            results = bursts.complete_group(
+                db.session(), principal=principal, task_id=task_id, data=data
+            )
+        except NotFound:
+            return _not_found()
+        except DomainError as exc:
+            if exc.status == 409:
+                errors = {"": service_error(Conflict(exc.message))[1]}
+            else:
+                name, text = service_error(exc)
+                known = name in ((view.form_schema or {}).get("properties") or {})
+                errors = {name if known else "": text}
+    if errors:
+        return _task_page(principal, task_id, values=shown, errors=errors, status=422)
+    done = sum(r.status == 200 for r in results[1:])
+    target = url_for(
+        "officer.inbox",
+        selesai=view.report.tracking_id,
+        grup=done,
+        gagal=len(results) - 1 - done,
+    )
+    return redirect(target, code=303)  # type: ignore[return-value]
+
+
+def _duplicate_refused(exc: DomainError) -> str:
+    if isinstance(exc, InvalidInput):
+        return _("Laporan tidak dapat menjadi duplikat dirinya sendiri.")
+    if isinstance(exc, Conflict) and exc.field == "tracking_id":
+        return _("Laporan ini sendiri duplikat laporan lain: tautkan ke laporan utamanya.")
+    if isinstance(exc, Conflict):
+        return _("Laporan itu sudah ditautkan ke laporan utama.")
+    return _("Tidak ada laporan dengan nomor ini di antara pekerjaan Anda.")
+
+
+@blp.post("/tugas/<int:task_id>/duplikat")
+def link_duplicate(task_id: int) -> Response:
+    staff = _staff()
+    if isinstance(staff, Response):
+        return staff
+    refused = _csrf_refused(staff[1])
+    if refused:
+        return refused
+    try:
+        view = tasks.get(db.session(), principal=staff[0], task_id=task_id)
+    except NotFound:
+        return _not_found()
+    typed = request.form.get("duplicate", "").strip()[:64]
+    if not typed:
+        message = _("Tulis nomor laporan duplikat.")
+        return _task_page(staff[0], task_id, duplicate_error=message, status=422)
+    try:
+        bursts.link_duplicate(
+            db.session(),
+            principal=staff[0],
+            main_tracking_id=view.report.tracking_id,
+            duplicate_tracking_id=typed.upper(),
+        )
+    except DomainError as exc:
+        message = _duplicate_refused(exc)
+        return _task_page(
+            staff[0], task_id, duplicate=typed, duplicate_error=message, status=exc.status
+        )
+    target = url_for("officer.task", task_id=task_id, ok="duplikat") + "#duplikat"
+    return redirect(target, code=303)  # type: ignore[return-value]
+
+
+@blp.post("/tugas/<int:task_id>/duplikat/<tracking_id>/lepas")
+def unlink_duplicate(task_id: int, tracking_id: str) -> Response:
+    staff = _staff()
+    if isinstance(staff, Response):
+        return staff
+    refused = _csrf_refused(staff[1])
+    if refused:
+        return refused
+    try:
+        view = tasks.get(db.session(), principal=staff[0], task_id=task_id)
+        bursts.unlink_duplicate(
+            db.session(),
+            principal=staff[0],
+            main_tracking_id=view.report.tracking_id,
+            duplicate_tracking_id=tracking_id,
+        )
+    except NotFound:
+        return _not_found()
+    target = url_for("officer.task", task_id=task_id, ok="lepas") + "#duplikat"
     return redirect(target, code=303)  # type: ignore[return-value]
 
 
@@ -465,14 +579,107 @@ def note(task_id: int) -> Response:
 # ---- the national verification queue ---------------------------------------------------------
 
 
+def _search(query: str, errors: dict[str, str]) -> list[tuple[str, str]]:
+    """(code, name) of the instansi matching `query`; a too-long query is an error on `q`."""
+    if not query:
+        return []
+    try:
+        return [
+            (i.code, i.name) for i in registry.search_instansi(db.session(), query=query, limit=10)
+        ]
+    except InvalidInput:
+        errors["q"] = _("Paling banyak %(n)s karakter.", n=registry.MAX_QUERY)
+        return []
+
+
+def _queue_page(
+    principal: Principal,
+    *,
+    chosen: frozenset[int] = frozenset(),
+    target: str = "",
+    errors: dict[str, str] | None = None,
+    results: list[dict[str, Any]] | None = None,
+    status: int = 200,
+) -> Response:
+    rows = [r for r in _inbox_rows(principal) if r["task"].milestone == "verification"]
+    errors = dict(errors or {})
+    query = request.args.get("q", "").strip()
+    found = _search(query, errors)
+    if target and target not in {code for code, _name in found}:
+        found.insert(0, (target, target))
+    return Response(
+        render_template(
+            "officer/queue.html",
+            rows=rows,
+            done=request.args.get("selesai", "")[:16],
+            query=query,
+            found=found,
+            chosen=chosen,
+            target=target,
+            errors=errors,
+            results=results or [],
+        ),
+        status=status,
+    )
+
+
 @blp.get("/verifikasi")
 def queue() -> Response:
     staff = _staff(NATIONAL)
     if isinstance(staff, Response):
         return staff
-    rows = [r for r in _inbox_rows(staff[0]) if r["task"].milestone == "verification"]
-    done = request.args.get("selesai", "")[:16]
-    return Response(render_template("officer/queue.html", rows=rows, done=done))
+    return _queue_page(staff[0])
+
+
+def _batch_result(result: bursts.ItemResult, tracking: str) -> dict[str, Any]:
+    if result.status == 200:
+        text = _("Diteruskan.")
+    elif result.status == 409:
+        text = _("Sudah selesai atau diambil petugas lain.")
+    elif result.field == "target_instansi":
+        text = _("Pilih instansi tujuan yang terdaftar.")
+    elif result.status == 404:
+        text = _("Tugas tidak ditemukan.")
+    else:
+        text = _("Nilai ini tidak diterima.")
+    return {"tracking_id": tracking, "ok": result.status == 200, "text": text}
+
+
+@blp.post("/verifikasi")
+def queue_forward() -> Response:
+    """Forward the ticked reports to one instansi, each on its own, with an answer for each."""
+    staff = _staff(NATIONAL)
+    if isinstance(staff, Response):
+        return staff
+    refused = _csrf_refused(staff[1])
+    if refused:
+        return refused
+    raw = request.form.getlist("task_ids")[: bursts.MAX_BATCH + 1]
+    ids = list(dict.fromkeys(int(v) for v in raw if v.isdigit() and len(v) <= 9))
+    target = request.form.get("target_instansi", "").strip()[:32]
+    errors = {}
+    if not ids:
+        errors["task_ids"] = _("Pilih paling sedikit satu laporan.")
+    elif len(ids) > bursts.MAX_BATCH:
+        errors["task_ids"] = _("Paling banyak %(n)s laporan sekaligus.", n=bursts.MAX_BATCH)
+    if not target:
+        errors["target_instansi"] = _("Pilih instansi tujuan yang terdaftar.")
+    if errors:
+        chosen = frozenset(ids)
+        return _queue_page(staff[0], chosen=chosen, target=target, errors=errors, status=422)
+    names = {row["task"].id: row["tracking_id"] for row in _inbox_rows(staff[0])}
+    data = {"outcome": "forward", "target_instansi": target}
+    answers = bursts.complete_many(db.session(), principal=staff[0], task_ids=ids, data=data)
+    results = [
+        _batch_result(r, r.tracking_id or names.get(r.task_id) or f"#{r.task_id}") for r in answers
+    ]
+    if not any(r.status == 200 for r in answers) and all(
+        r.field == "target_instansi" for r in answers
+    ):
+        errors["target_instansi"] = _("Pilih instansi tujuan yang terdaftar.")
+        chosen = frozenset(ids)
+        return _queue_page(staff[0], chosen=chosen, target=target, errors=errors, status=422)
+    return _queue_page(staff[0], results=results)
 
 
 def _verify_page(
@@ -493,16 +700,8 @@ def _verify_page(
     values = dict(values or {})
     errors = dict(errors or {})
     query = request.args.get("q", "").strip()
-    found: list[tuple[str, str]] = []
-    if query:
-        try:
-            found = [
-                (i.code, i.name)
-                for i in registry.search_instansi(db.session(), query=query, limit=10)
-            ]
-        except InvalidInput:
-            errors["q"] = _("Paling banyak %(n)s karakter.", n=registry.MAX_QUERY)
-    elif case.target_instansi:
+    found = _search(query, errors)
+    if not query and case.target_instansi:
         found = [case.target_instansi]
     chosen = values.get("target_instansi")
     if chosen and chosen not in {code for code, _name in found}:

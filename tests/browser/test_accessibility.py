@@ -136,6 +136,9 @@ PAGES: dict[str, tuple[View, ...]] = {
     "citizen.track": (View(),),
     "citizen.report_status": (View(args=TRACKED, query=OWNER), View(args=TRACKED)),
     "citizen.resend_form": (View(),),
+    # public feed: a report forwarded to Sleman (verified) is published
+    "public.feed": (View(given=("instansi_task_id",)),),
+    "public.report": (View(args=TRACKED, given=("instansi_task_id",)),),
     # officer: national admin verifies, instansi admins and unit officers follow up
     "officer.inbox": (View("sleman", given=("instansi_task_id",)),),
     "officer.queue": (View("nasional", given=("intake_task_id",)),),
@@ -148,6 +151,11 @@ PAGES: dict[str, tuple[View, ...]] = {
     # working calendars and SLA policies: national and instansi admins
     "admin_pages.calendar": (View("sleman"),),
     "admin_pages.policies": (View("nasional"),),
+    # staff administration: users, roles and units of an instansi
+    "staff_pages.users": (View("sleman", given=("instansi_task_id",)),),
+    # the instansi registry: national admins search, rename, merge, split
+    "registry_pages.search": (View("nasional", query={"q": "instansi_code"}),),
+    "registry_pages.instansi": (View("nasional", args={"code": "instansi_code"}),),
 }
 
 
