@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine import clock
 from engine.models import AuditEvent, Report
-from engine.services.public_feed import mask
+from engine.services.masking import mask
 from tests.helpers import Api, problem_of
 
 FORWARD_SLEMAN = {"outcome": "forward", "target_instansi": "34.04"}
@@ -350,3 +350,31 @@ def test_bad_redactions_name_the_field(api: Api, body: dict[str, Any], field: st
     tracking = file_at(api, 1, **NAMED)
     api.complete("nasional", tracking, FORWARD_SLEMAN)
     assert problem_of(redact(api, "sleman", tracking, body), 422)["field"] == field
+
+
+def test_the_status_view_masks_for_visitors_without_the_secret(api: Api) -> None:
+    """The feed shows tracking ids, so the status view of a tracking id must not give back what
+    the feed masks or redacts; the pelapor with the secret still reads their own words."""
+    body = "Jalan rusak di depan rumah Pak Harjo, hubungi 0812-3456-7890 atau harjo@contoh.id."
+    filed = api.file(body=body)
+    tracking, secret = filed["tracking_id"], filed["secret"]
+    api.complete("nasional", tracking, FORWARD_SLEMAN)
+
+    stranger = api.call("GET", f"/api/v1/reports/{tracking}").get_json()
+    assert "0812-3456-7890" not in stranger["body"] and "harjo@contoh.id" not in stranger["body"]
+    assert "0•••-••••-••90" in stranger["body"] and "h•••@•••.id" in stranger["body"]
+    assert api.report(tracking, secret)["body"] == body
+
+    redacted = api.call(
+        "POST",
+        f"/api/v1/reports/{tracking}/redactions",
+        token=api.login("sleman"),
+        json={"phrases": ["Pak Harjo"]},
+    )
+    assert redacted.status_code == 201, redacted.get_json()
+    after = api.call("GET", f"/api/v1/reports/{tracking}").get_json()
+    assert "Harjo" not in after["body"].replace("h•••@", "") and "[disamarkan]" in after["body"]
+    assert api.report(tracking, secret)["body"] == body
+    with api.fresh() as client:
+        page = client.get(f"/lapor/{tracking}").get_data(as_text=True)
+    assert "0812-3456-7890" not in page and "Pak Harjo" not in page

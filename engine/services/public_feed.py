@@ -44,9 +44,8 @@ Search and pagination
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,6 +58,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.models import HumanTask, Instansi, Region, Report, TimelineEntry
 from engine.services import audit, tasks
 from engine.services.auth import Principal
+from engine.services.masking import REDACTION_KIND, Publisher, phrases_of
 from engine.services.progress import add_timeline
 from engine.services.reports import is_tracking_id
 from engine.text import check_storable
@@ -84,113 +84,9 @@ PUBLIC_KINDS = frozenset(
         "auto_closed",
     }
 )
-REDACTION_KIND = "redaction"
-REDACTED = "[disamarkan]"
-DOT = "•"
 PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 20, 50, 500
 MAX_QUERY, MAX_WORDS = 100, 8
 MAX_PHRASES, MIN_PHRASE, MAX_PHRASE = 20, 2, 200
-
-# --- masking -------------------------------------------------------------------------------
-
-_EMAIL = re.compile(
-    r"(?<![\w.%+-])(?P<local>[A-Za-z0-9][A-Za-z0-9._%+-]*)@"
-    r"(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)\.(?P<tld>[A-Za-z]{2,24})(?![\w-])"
-)
-_NIK = re.compile(
-    r"(?<![\w•])(?<![\d•][ .-])"
-    r"(?:\d{16}"
-    r"|\d{4}(?P<a>[ .-])\d{4}(?P=a)\d{4}(?P=a)\d{4}"
-    r"|\d{6}(?P<b>[ .-])\d{6}(?P=b)\d{4}"
-    r"|\d{2}(?P<c>[ .-])\d{2}(?P=c)\d{2}(?P=c)\d{6}(?P=c)\d{4})"
-    r"(?![\w•])(?![ .-][\d•])"
-)
-_PHONE = re.compile(
-    r"(?<![\w•+])(?<![\d•][ .-])"
-    r"(?P<prefix>\+62|62|\(0|0)"
-    r"(?:"
-    r"[ .-]?\(?8\d(?:[ .-]?\d){7,10}"  # mobile: 8 and 8-11 more digits
-    r"|\)?[ .-]?[2-7]\d{0,2}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}"  # fixed line with its area code
-    r")"
-    r"(?![\w•])(?![ .-][\d•])"
-)
-_THOUSANDS = re.compile(r"\d{1,3}(?:[.,]\d{3})+")
-_MONEY_BEFORE = re.compile(r"(?:rp|idr)\.?\s*$", re.IGNORECASE)
-
-
-def _dots_but_last(text: str, keep: int = 2) -> str:
-    """Every digit of `text` but the last `keep` becomes a dot; separators stay."""
-    digits = sum(ch.isdigit() for ch in text)
-    out: list[str] = []
-    seen = 0
-    for ch in text:
-        if ch.isdigit():
-            seen += 1
-            out.append(ch if seen > digits - keep else DOT)
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _email(match: re.Match[str]) -> str:
-    return f"{match['local'][0]}{DOT * 3}@{DOT * 3}.{match['tld']}"
-
-
-def _nik(match: re.Match[str]) -> str:
-    return _dots_but_last(match[0])
-
-
-def _phone(match: re.Match[str]) -> str:
-    whole, prefix = match[0], match["prefix"]
-    before = match.string[max(0, match.start() - 6) : match.start()]
-    if _MONEY_BEFORE.search(before) or (prefix == "62" and _THOUSANDS.fullmatch(whole)):
-        return whole  # an amount of money, not a phone number
-    return prefix + _dots_but_last(whole[len(prefix) :])
-
-
-def mask(text: str) -> str:
-    """`text` with email addresses, Indonesian phone numbers and NIK masked (module docstring)."""
-    text = _EMAIL.sub(_email, text)
-    text = _NIK.sub(_nik, text)
-    return _PHONE.sub(_phone, text)
-
-
-# --- redaction -----------------------------------------------------------------------------
-
-
-def _pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    alternatives = [r"\s+".join(re.escape(w) for w in p.split()) for p in phrases if p.split()]
-    alternatives.sort(key=len, reverse=True)  # the longest phrase wins where phrases overlap
-    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
-
-
-class Publisher:
-    """Turns stored text into public text for one report: redacted, then masked."""
-
-    def __init__(self, phrases: Iterable[str] = ()) -> None:
-        self.pattern = _pattern(phrases)
-
-    def __call__(self, text: str | None) -> str | None:
-        if text is None:
-            return None
-        if self.pattern is not None:
-            text = self.pattern.sub(REDACTED, text)
-        return mask(text)
-
-
-def _phrases_of(session: Session, report_ids: Sequence[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = defaultdict(list)
-    if not report_ids:
-        return found
-    rows = session.execute(
-        select(TimelineEntry.report_id, TimelineEntry.data).where(
-            TimelineEntry.report_id.in_(report_ids), TimelineEntry.kind == REDACTION_KIND
-        )
-    )
-    for report_id, data in rows:
-        found[report_id] += [p for p in (data or {}).get("phrases", []) if isinstance(p, str)]
-    return found
-
 
 # --- the public views ----------------------------------------------------------------------
 
@@ -258,7 +154,7 @@ def _entry(row: TimelineEntry, publish: Publisher) -> PublicEntry:
 def _views(session: Session, rows: Sequence[Any]) -> list[PublicReport]:
     """Public views of (report, region name, instansi code, instansi name) rows."""
     ids = [r[0].id for r in rows]
-    phrases = _phrases_of(session, ids)
+    phrases = phrases_of(session, ids)
     entries: dict[int, list[TimelineEntry]] = defaultdict(list)
     if ids:
         for entry in session.scalars(
@@ -438,4 +334,4 @@ def redact(session: Session, *, principal: Principal, tracking_id: str, phrases:
             data={"phrases": len(cleaned)},
         )
         session.flush()
-        return _phrases_of(session, [found.id])[found.id]
+        return phrases_of(session, [found.id])[found.id]

@@ -17,6 +17,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import HumanTask, ProcessInstance, Region, Report
 from engine.models.reports import GESI_CHOICES
 from engine.services import audit, definitions, driver
+from engine.services.masking import Publisher, phrases_of
 from engine.services.progress import add_timeline, resolve_instansi
 
 TRACKING_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I, L, O, 0, 1
@@ -161,7 +162,15 @@ def get_public(session: Session, *, tracking_id: str, secret: str | None = None)
             .order_by(HumanTask.id.desc())
             .limit(1)
         )
+        publish = None if owner else Publisher(phrases_of(session, [report.id])[report.id])
         session.expunge_all()
+    if publish is not None:
+        # Anyone may know a tracking id (the public feed shows them): without the secret, the
+        # text is masked and redacted as in the feed. The rows are detached: nothing is saved.
+        report.title = publish(report.title) or ""
+        report.body = publish(report.body) or ""
+        for entry in timeline:
+            entry.text = publish(entry.text)
     return PublicView(report, timeline, due, owner)
 
 
