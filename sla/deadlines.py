@@ -250,9 +250,12 @@ def _recount(
 
 
 def on_task_opened(session: Session, event: events.Event) -> None:
+    """A task offered anew (opened, or moved to another instansi by a registry merge or split)
+    starts its clock again: whatever was pending for it, escalations included, is cancelled."""
     task = session.get(HumanTask, event.payload["task_id"])
     report = session.get(Report, event.report_id)
     if task is not None and report is not None:
+        cancel(session, report_id=report.id, task_id=task.id)
         plan_task(session, task, report)
 
 

@@ -369,3 +369,46 @@ def test_only_national_admins_change_the_registry(
     )
     with factory() as s:
         assert s.get_one(Instansi, world["TST-A"]).name == "Kabupaten Uji Lama"
+
+
+def test_an_escalated_task_moved_by_a_merge_starts_its_clock_again(
+    api: Api, factory: Any, world: dict[str, int]
+) -> None:
+    """The pending next-level escalation of the old place is cancelled: the task is offered
+    anew at the target with one fresh due deadline, so it cannot escalate twice."""
+    from datetime import timedelta
+
+    from sla.sweep import sweep
+
+    with factory() as s, s.begin():  # the chain goes on above the test province
+        diy = s.scalar(select(Instansi.id).where(Instansi.code == "34"))
+        s.execute(
+            update(Instansi).where(Instansi.id == world["TST-PROV"]).values(supervisor_id=diy)
+        )
+    tracking = filed_at(api, "disposition")
+    with factory() as s:
+        task_id = open_task(s, tracking).id
+    clock.set_clock(START + timedelta(days=3, hours=1))  # Thursday: disposition is overdue
+    sweep(factory, scheduler="t")
+    with factory() as s:
+        pending = set(
+            s.scalars(
+                select(Deadline.kind).where(
+                    Deadline.task_id == task_id, Deadline.status == "pending"
+                )
+            )
+        )
+    assert "escalation" in pending  # escalated once, the next level waiting
+
+    assert post(api, "TST-A/merge", {"into": "TST-B"}).status_code == 200
+    with factory() as s:
+        kinds = sorted(
+            s.scalars(
+                select(Deadline.kind).where(
+                    Deadline.task_id == task_id, Deadline.status == "pending"
+                )
+            )
+        )
+        task = s.get(HumanTask, task_id)
+        assert task is not None and task.instansi_id == world["TST-B"]
+    assert "escalation" not in kinds and kinds.count("due") == 1
