@@ -15,14 +15,12 @@ from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from marshmallow import ValidationError
-from sqlalchemy import select
 
 from api.db import db
 from api.schemas.staff_admin import DelegateSchema, UnitCreateSchema, UserCreateSchema
 from api.web.forms import csrf_valid, field_errors, load_form
 from api.web.pages import add_nav_link, page_blueprint, staff_or_login
 from engine.errors import Conflict, DomainError, Forbidden, NotFound
-from engine.models import Instansi, Unit
 from engine.models.users import UNIT_ROLES
 from engine.services import staff_admin
 from engine.services.auth import Principal
@@ -66,29 +64,13 @@ def helpers() -> dict[str, Any]:
 
 def _own_instansi(principal: Principal) -> str:
     """The code of the first instansi the principal administers ('' for national admins)."""
-    ids = [
-        m.instansi_id
-        for m in principal.memberships
-        if m.role == "admin_instansi" and m.instansi_id is not None and m.unit_id is None
-    ]
-    if not ids:
-        return ""
-    session = db.session()
-    with session.begin():
-        return session.scalar(select(Instansi.code).where(Instansi.id == ids[0])) or ""
+    return staff_admin.own_instansi_code(db.session(), principal=principal) or ""
 
 
-def _units(code: str) -> list[tuple[str, str]]:
-    """(code, name) of the instansi's units; read after `list_users` has checked access."""
-    session = db.session()
-    with session.begin():
-        rows = session.execute(
-            select(Unit.code, Unit.name)
-            .join(Instansi, Instansi.id == Unit.instansi_id)
-            .where(Instansi.code == code)
-            .order_by(Unit.code)
-        ).all()
-        return [(row.code, row.name) for row in rows]
+def _units(principal: Principal, code: str) -> list[tuple[str, str]]:
+    """(code, name) of the instansi's units."""
+    units = staff_admin.units_of(db.session(), principal=principal, instansi_code=code)
+    return [(unit.code, unit.name) for unit in units]
 
 
 def _page(
@@ -113,7 +95,7 @@ def _page(
             errors = {"instansi": _("Instansi dengan kode ini tidak ditemukan.")}
             status, code = max(status, 404), ""
         else:
-            units = _units(code)
+            units = _units(principal, code)
     return Response(
         render_template(
             "staff/users.html",

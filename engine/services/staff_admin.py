@@ -126,6 +126,27 @@ def _view(session: Session, user: User) -> UserView:
     )
 
 
+def own_instansi_code(session: Session, *, principal: Principal) -> str | None:
+    """The code of the first instansi the principal administers (None: none, or national)."""
+    ids = sorted(_administered(principal))
+    if not ids:
+        return None
+    with session.begin():
+        return session.scalar(select(Instansi.code).where(Instansi.id == ids[0]))
+
+
+def units_of(session: Session, *, principal: Principal, instansi_code: str) -> list[Unit]:
+    """The units of an instansi the principal administers, by code."""
+    _require_admin(principal)
+    with session.begin():
+        instansi = _instansi(session, principal, instansi_code, "instansi")
+        rows = session.scalars(
+            select(Unit).where(Unit.instansi_id == instansi.id).order_by(Unit.code)
+        ).all()
+        session.expunge_all()
+        return list(rows)
+
+
 def list_users(session: Session, *, principal: Principal, instansi_code: str) -> list[UserView]:
     """The staff holding a role in the instansi (or one of its units), by username."""
     _require_admin(principal)
