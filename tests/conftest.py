@@ -6,6 +6,7 @@ cluster this session starts and removes. Tests that change data get a clean slat
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import sessionmaker
 
 from engine import clock, schema
@@ -113,6 +114,8 @@ def factory(db_engine: Engine) -> sessionmaker:
     return make_session_factory(db_engine)
 
 
+with (ROOT / "engine/seed/data/demo_units.csv").open(newline="", encoding="utf-8") as _units:
+    SEEDED_UNITS = tuple(row["code"] for row in csv.DictReader(_units))
 NATIONAL_KEYS = ("intake", "sop-default")  # deployed once per session; tests' variants go
 DYNAMIC_TABLES = (  # children before parents
     "deadline_firing",
@@ -158,6 +161,11 @@ def clean_slate(request: pytest.FixtureRequest) -> Iterator[None]:
         )
         # A roll back or re-deploy in a test may have re-released a national version 1.
         conn.execute(update(definitions).values(release_seq=definitions.c.version))
+        # Units a test created (staff administration) go; the seeded demo units stay.
+        units, memberships = Base.metadata.tables["unit"], Base.metadata.tables["role_membership"]
+        added = select(units.c.id).where(units.c.code.not_in(SEEDED_UNITS))
+        conn.execute(delete(memberships).where(memberships.c.unit_id.in_(added)))
+        conn.execute(delete(units).where(units.c.code.not_in(SEEDED_UNITS)))
 
 
 def build_app(database_url: str, **overrides: Any) -> Flask:
