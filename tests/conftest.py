@@ -206,8 +206,9 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture()
-def fresh_client(database_url: str) -> Callable[[], Any]:
-    """A context manager giving a client of a brand-new app with every cache cleared."""
+def new_app_client(database_url: str) -> Callable[[], Any]:
+    """A context manager giving a client of a brand-new app with every cache cleared: each step
+    of a test runs as if in a new process (tests/test_e2e_paths.py proves the paths so)."""
     from api.db import db
 
     @contextmanager
@@ -220,3 +221,25 @@ def fresh_client(database_url: str) -> Callable[[], Any]:
             db.engine(application).dispose()
 
     return make
+
+
+@pytest.fixture()
+def fresh_client(database_url: str) -> Iterator[Callable[[], Any]]:
+    """A context manager giving a new client of the test's app, with the engine caches cleared
+    and the connection pool emptied before each step: nothing a step kept in memory reaches the
+    next one. (Building an app costs about 0.3 s; `new_app_client` builds one per step.)"""
+    from api.db import db
+
+    built: list[Flask] = []
+
+    @contextmanager
+    def make() -> Iterator[FlaskClient]:
+        clear_caches()
+        if not built:
+            built.append(build_app(database_url))
+        db.engine(built[0]).dispose()
+        yield built[0].test_client()
+
+    yield make
+    for application in built:
+        db.engine(application).dispose()

@@ -17,8 +17,8 @@ FOLLOW_UP = {"tindak_lanjut": "Perbaikan jalan sudah dijadwalkan minggu depan ol
 
 
 @pytest.fixture()
-def api(fresh_client: Any, database_url: str) -> Api:
-    return Api(fresh_client)
+def api(new_app_client: Any, database_url: str) -> Api:
+    return Api(new_app_client)
 
 
 def kinds(report: dict[str, Any]) -> list[str]:
