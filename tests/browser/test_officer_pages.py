@@ -140,7 +140,7 @@ MACRO = (
 
 
 def test_form_is_rendered_from_the_json_schema(app: Flask) -> None:
-    from api.web.officer import form_fields  # after the app: engine.services imports in order
+    from api.web.task_forms import form_fields
 
     with app.test_request_context("/tugas/1"):
         fields = form_fields(SCHEMA, {"count": "3", "urgent": True}, {"story": "Wajib diisi."})
