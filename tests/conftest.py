@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -231,14 +232,22 @@ def fresh_client(database_url: str) -> Iterator[Callable[[], Any]]:
     from api.db import db
 
     built: list[Flask] = []
+    lock, active = threading.Lock(), [0]
 
     @contextmanager
     def make() -> Iterator[FlaskClient]:
-        clear_caches()
-        if not built:
-            built.append(build_app(database_url))
-        db.engine(built[0]).dispose()
-        yield built[0].test_client()
+        with lock:  # steps may run in threads: empty the pool only when none is running
+            if not built:
+                built.append(build_app(database_url))
+            if active[0] == 0:
+                clear_caches()
+                db.engine(built[0]).dispose()
+            active[0] += 1
+        try:
+            yield built[0].test_client()
+        finally:
+            with lock:
+                active[0] -= 1
 
     yield make
     for application in built:
