@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext
 
 from api.db import db
 from api.schemas.sla_admin import CalendarDaySchema, PolicySetSchema
-from api.web.forms import csrf_valid, load_form
-from api.web.pages import add_nav_link, page_blueprint, staff_or_login
+from api.web.forms import load_form
+from api.web.pages import add_nav_link, page_blueprint, staff_form, staff_or_login
 from engine import clock
 from engine.errors import DomainError
 from sla import admin_calendar, admin_policies
@@ -83,17 +83,6 @@ def unit_label(unit: str) -> str:
     return _("hari kerja") if unit == WORKING_DAYS else _("jam kantor")
 
 
-def _bad_token() -> Response:
-    return Response(
-        render_template(
-            "message.html",
-            title=_("Permintaan ditolak"),
-            text=_("Token keamanan formulir tidak cocok. Muat ulang halaman lalu coba lagi."),
-        ),
-        status=400,
-    )
-
-
 def _year() -> int:
     asked = request.args.get("tahun", "")
     year = int(asked) if asked.isdigit() else clock.now().year
@@ -143,11 +132,9 @@ def calendar() -> Response:
 
 @blp.post("/admin/kalender")
 def calendar_add() -> Response:
-    staff = staff_or_login(*ADMINS)
+    staff = staff_form(*ADMINS)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     data, errors, values = load_form(CalendarDaySchema(), DAY_FIELDS)
     if data is None:
         return _calendar_page(staff[0], status=422, errors=errors, values=values)
@@ -164,11 +151,9 @@ def calendar_add() -> Response:
 
 @blp.post("/admin/kalender/<int:adjustment_id>/hapus")
 def calendar_remove(adjustment_id: int) -> Response:
-    staff = staff_or_login(*ADMINS)
+    staff = staff_form(*ADMINS)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     try:
         adjustment, moved = admin_calendar.remove_day(
             db.session(), principal=staff[0], adjustment_id=adjustment_id
@@ -226,11 +211,9 @@ def policies() -> Response:
 
 @blp.post("/admin/sla")
 def policies_set() -> Response:
-    staff = staff_or_login(*ADMINS)
+    staff = staff_form(*ADMINS)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     data, errors, values = load_form(PolicySetSchema(), POLICY_FIELDS, POLICY_NUMBERS)
     if data is None:
         return _policies_page(staff[0], status=422, errors=errors, values=values)
@@ -251,11 +234,9 @@ def policies_set() -> Response:
 
 @blp.post("/admin/sla/<int:policy_id>/hapus")
 def policies_delete(policy_id: int) -> Response:
-    staff = staff_or_login(*ADMINS)
+    staff = staff_form(*ADMINS)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     try:
         policy, moved = admin_policies.delete_policy(
             db.session(), principal=staff[0], policy_id=policy_id

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from api.db import db
 from api.web import i18n, session
+from api.web.forms import csrf_refused
 from engine.errors import Unauthorized
 from engine.services import auth
 from engine.services.auth import Principal
@@ -116,10 +117,9 @@ def login() -> Response:
 
 @blp.post("/login")
 def login_post() -> Response:
-    expected = request.cookies.get(session.LOGIN_CSRF_COOKIE)
     username = request.form.get("username", "").strip()[:MAX_USERNAME]
     password = request.form.get("password", "")
-    if not expected or not session.same(expected, request.form.get(session.CSRF_FIELD)):
+    if not session.login_csrf_ok():
         message = _("Formulir sudah kedaluwarsa. Silakan coba lagi.")
         return _form(400, error=message, username=username)
     if not username or not password or len(password) > MAX_PASSWORD:
@@ -141,15 +141,9 @@ def login_post() -> Response:
 @blp.post("/logout")
 def logout() -> Response:
     token = session.token()
-    if token and not session.csrf_ok(token, request.form.get(session.CSRF_FIELD)):
-        return Response(
-            render_template(
-                "message.html",
-                title=_("Permintaan ditolak"),
-                text=_("Token keamanan formulir tidak cocok. Muat ulang halaman lalu coba lagi."),
-            ),
-            status=400,
-        )
+    refused = csrf_refused(token) if token else None
+    if refused is not None:
+        return refused
     if token:
         auth.logout(db.session(), token=token)
     response = redirect(url_for("web.login"), code=303)

@@ -135,11 +135,6 @@ def _page(template: str, status_code: int = 200, **context: Any) -> Response:
     return response
 
 
-def _csrf_ok() -> bool:
-    expected = request.cookies.get(session.LOGIN_CSRF_COOKIE)
-    return bool(expected) and session.same(str(expected), request.form.get(session.CSRF_FIELD))
-
-
 def _expired() -> str:
     return _("Formulir sudah kedaluwarsa. Silakan coba lagi.")
 
@@ -325,7 +320,7 @@ def file_form() -> Response:
 def file_post() -> Response:
     values = _values(request.form)
     action = request.form.get("action", "kirim")
-    if not _csrf_ok():
+    if not session.login_csrf_ok():
         return _file_page(values, 400, error=_expired())
     if action != "kirim":  # the no-JavaScript steps: show regencies, search instansi
         values["searched"] = action == "cari_instansi"
@@ -550,7 +545,7 @@ def reply(tracking_id: str) -> Response:
     def again(code: int, **context: Any) -> Response:
         return _status_page(tracking_id, secret or None, code, values=values, kind=kind, **context)
 
-    if not _csrf_ok():
+    if not session.login_csrf_ok():
         return again(400, error=_expired())
     errors: dict[str, str] = {}
     data: dict[str, Any] = {"secret": secret, "kind": kind, "text": values["text"] or None}
@@ -595,7 +590,7 @@ def resend_form() -> Response:
 @blp.post("/lacak/kirim-ulang")
 def resend_post() -> Response:
     values = {"email": request.form.get("email", "").strip()}
-    if not _csrf_ok():
+    if not session.login_csrf_ok():
         return _page("citizen/resend.html", 400, values=values, errors={}, error=_expired())
     errors: dict[str, str] = {}
     loaded = _load(ResendLinkSchema(), dict(values), errors)

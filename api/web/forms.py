@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import request
+from flask import Response, render_template, request
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
 
@@ -23,6 +23,18 @@ _NUMBER = re.compile(r"^-?\d{1,9}$")
 def csrf_valid(session_token: str) -> bool:
     """Whether this POST carries the session's CSRF token in its form."""
     return session.csrf_ok(session_token, request.form.get(session.CSRF_FIELD))
+
+
+def token_refused() -> Response:
+    """The page for a form whose CSRF token does not match (400)."""
+    text = _("Token keamanan formulir tidak cocok. Muat ulang halaman lalu coba lagi.")
+    page = render_template("message.html", title=_("Permintaan ditolak"), text=text)
+    return Response(page, status=400)
+
+
+def csrf_refused(session_token: str) -> Response | None:
+    """`token_refused()` unless this POST carries the session's CSRF token."""
+    return None if csrf_valid(session_token) else token_refused()
 
 
 def _translated(message: str) -> str:

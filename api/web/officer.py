@@ -23,8 +23,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from api.db import db
-from api.web import session as web_session
-from api.web.pages import add_nav_link, page_blueprint, staff_or_login
+from api.web.pages import add_nav_link, page_blueprint, staff_form, staff_or_login
 from api.web.task_forms import check, form_fields, read_form, translate_data
 from engine.errors import Conflict, DomainError, InvalidInput, NotFound
 from engine.services import bursts, officer_notes, registry, tasks
@@ -77,14 +76,6 @@ def service_error(exc: DomainError) -> tuple[str, str]:
 
 def _staff(*roles: str) -> tuple[Principal, str] | Response:
     return staff_or_login(*(roles or OFFICER_ROLES))
-
-
-def _csrf_refused(token: str) -> Response | None:
-    if web_session.csrf_ok(token, request.form.get(web_session.CSRF_FIELD)):
-        return None
-    text = _("Token keamanan formulir tidak cocok. Muat ulang halaman lalu coba lagi.")
-    page = render_template("message.html", title=_("Permintaan ditolak"), text=text)
-    return Response(page, status=400)
 
 
 def _not_found() -> Response:
@@ -155,12 +146,9 @@ def inbox() -> Response:
 
 @blp.post("/tugas/<int:task_id>/ambil")
 def claim(task_id: int) -> Response:
-    staff = _staff()
+    staff = staff_form(*OFFICER_ROLES)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
-    if refused:
-        return refused
     try:
         tasks.claim(db.session(), principal=staff[0], task_id=task_id)
     except NotFound:
@@ -258,12 +246,9 @@ def _complete(
 
 @blp.post("/tugas/<int:task_id>")
 def complete(task_id: int) -> Response:
-    staff = _staff()
+    staff = staff_form(*OFFICER_ROLES)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
-    if refused:
-        return refused
     try:
         view = tasks.get(db.session(), principal=staff[0], task_id=task_id)
     except NotFound:
@@ -321,12 +306,9 @@ def _duplicate_refused(exc: DomainError) -> str:
 
 @blp.post("/tugas/<int:task_id>/duplikat")
 def link_duplicate(task_id: int) -> Response:
-    staff = _staff()
+    staff = staff_form(*OFFICER_ROLES)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
-    if refused:
-        return refused
     try:
         view = tasks.get(db.session(), principal=staff[0], task_id=task_id)
     except NotFound:
@@ -353,12 +335,9 @@ def link_duplicate(task_id: int) -> Response:
 
 @blp.post("/tugas/<int:task_id>/duplikat/<tracking_id>/lepas")
 def unlink_duplicate(task_id: int, tracking_id: str) -> Response:
-    staff = _staff()
+    staff = staff_form(*OFFICER_ROLES)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
-    if refused:
-        return refused
     try:
         view = tasks.get(db.session(), principal=staff[0], task_id=task_id)
         bursts.unlink_duplicate(
@@ -375,12 +354,9 @@ def unlink_duplicate(task_id: int, tracking_id: str) -> Response:
 
 @blp.post("/tugas/<int:task_id>/catatan")
 def note(task_id: int) -> Response:
-    staff = _staff()
+    staff = staff_form(*OFFICER_ROLES)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
-    if refused:
-        return refused
     text = request.form.get("text", "")
     try:
         officer_notes.add_note(db.session(), principal=staff[0], task_id=task_id, text=text)
@@ -469,12 +445,9 @@ def _batch_result(result: bursts.ItemResult, tracking: str) -> dict[str, Any]:
 @blp.post("/verifikasi")
 def queue_forward() -> Response:
     """Forward the ticked reports to one instansi, each on its own, with an answer for each."""
-    staff = _staff(NATIONAL)
+    staff = staff_form(NATIONAL)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
-    if refused:
-        return refused
     raw = request.form.getlist("task_ids")[: bursts.MAX_BATCH + 1]
     ids = list(dict.fromkeys(int(v) for v in raw if v.isdigit() and len(v) <= 9))
     target = request.form.get("target_instansi", "").strip()[:32]
@@ -557,12 +530,9 @@ def verify(task_id: int) -> Response:
 
 @blp.post("/verifikasi/<int:task_id>")
 def verify_post(task_id: int) -> Response:
-    staff = _staff(NATIONAL)
+    staff = staff_form(NATIONAL)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
-    if refused:
-        return refused
     try:
         view = tasks.get(db.session(), principal=staff[0], task_id=task_id)
     except NotFound:

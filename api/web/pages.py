@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from api.web import i18n
 from api.web.auth_pages import page_context, protect, signed_in
+from api.web.forms import csrf_refused
 from engine.services.auth import Principal
 
 
@@ -89,3 +90,12 @@ def staff_or_login(*roles: str) -> tuple[Principal, str] | Response:
     if roles and not set(roles) & staff[0].roles():
         return Response(render_template("forbidden.html"), status=403)
     return staff
+
+
+def staff_form(*roles: str) -> tuple[Principal, str] | Response:
+    """`staff_or_login` for a posted form, which must also carry the session's CSRF token
+    (else the token-refused page)."""
+    staff = staff_or_login(*roles)
+    if isinstance(staff, Response):
+        return staff
+    return csrf_refused(staff[1]) or staff

@@ -18,8 +18,8 @@ from api.schemas.registry_admin import (
     InstansiRenameSchema,
     InstansiSplitSchema,
 )
-from api.web.forms import csrf_valid, field_errors, load_form
-from api.web.pages import add_nav_link, page_blueprint, staff_or_login
+from api.web.forms import field_errors, load_form
+from api.web.pages import add_nav_link, page_blueprint, staff_form, staff_or_login
 from engine.errors import DomainError
 from engine.services import registry, registry_admin
 from engine.services.auth import Principal
@@ -48,17 +48,6 @@ def _refused(error: DomainError, shown: list[str]) -> dict[str, str]:
     sentence = kinds.get(error.code, _("Isian tidak dapat diterima."))
     field = error.field if error.field in shown else "_form"
     return {field: f"{sentence} ({error.message})"}
-
-
-def _bad_token() -> Response:
-    return Response(
-        render_template(
-            "message.html",
-            title=_("Permintaan ditolak"),
-            text=_("Token keamanan formulir tidak cocok. Muat ulang halaman lalu coba lagi."),
-        ),
-        status=400,
-    )
 
 
 def _national() -> tuple[Principal, str] | Response:
@@ -125,11 +114,9 @@ def _after(code: str, done: str, change: registry_admin.RegistryChange) -> Respo
 
 @blp.post("/admin/instansi/<code>/nama")
 def rename(code: str) -> Response:
-    staff = _national()
+    staff = staff_form(NATIONAL)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     data, errors, values = load_form(InstansiRenameSchema(), FORMS["rename"])
     if data is None:
         return _page(staff[0], code, status=422, failed="rename", errors=errors, values=values)
@@ -147,11 +134,9 @@ def rename(code: str) -> Response:
 
 @blp.post("/admin/instansi/<code>/gabung")
 def merge(code: str) -> Response:
-    staff = _national()
+    staff = staff_form(NATIONAL)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     data, errors, values = load_form(InstansiMergeSchema(), FORMS["merge"])
     if data is None:
         return _page(staff[0], code, status=422, failed="merge", errors=errors, values=values)
@@ -169,11 +154,9 @@ def merge(code: str) -> Response:
 
 @blp.post("/admin/instansi/<code>/pecah")
 def split(code: str) -> Response:
-    staff = _national()
+    staff = staff_form(NATIONAL)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     values: dict[str, Any] = {
         "code": request.form.get("code", "").strip(),
         "name": request.form.get("name", "").strip(),

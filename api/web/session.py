@@ -68,5 +68,11 @@ def login_csrf() -> tuple[str, bool]:
     return secrets.token_urlsafe(32), True
 
 
+def login_csrf_ok() -> bool:
+    """Whether this POST's form token matches the login double-submit cookie."""
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE)
+    return bool(expected) and same(str(expected), request.form.get(CSRF_FIELD))
+
+
 def keep_login_csrf(response: Response, value: str) -> None:
     response.set_cookie(LOGIN_CSRF_COOKIE, value, **_flags())  # type: ignore[arg-type]

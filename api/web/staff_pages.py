@@ -18,8 +18,8 @@ from marshmallow import ValidationError
 
 from api.db import db
 from api.schemas.staff_admin import DelegateSchema, UnitCreateSchema, UserCreateSchema
-from api.web.forms import csrf_valid, field_errors, load_form
-from api.web.pages import add_nav_link, page_blueprint, staff_or_login
+from api.web.forms import field_errors, load_form
+from api.web.pages import add_nav_link, page_blueprint, staff_form, staff_or_login
 from engine.errors import Conflict, DomainError, Forbidden, NotFound
 from engine.models.users import UNIT_ROLES
 from engine.services import staff_admin
@@ -114,12 +114,6 @@ def _page(
     )
 
 
-def _bad_token() -> Response:
-    text = _("Token keamanan formulir tidak cocok. Muat ulang halaman lalu coba lagi.")
-    page = render_template("message.html", title=_("Permintaan ditolak"), text=text)
-    return Response(page, status=400)
-
-
 def _back(code: str, done: str, **extra: Any) -> Response:
     target = url_for(".users", instansi=code, selesai=done, **extra)
     return redirect(target, code=303)  # type: ignore[return-value]
@@ -187,11 +181,9 @@ def _user_refused(exc: DomainError, unit_given: bool) -> dict[str, str]:
 
 @blp.post("/admin/pengguna")
 def create_user() -> Response:
-    staff = staff_or_login(*ADMINS)
+    staff = staff_form(*ADMINS)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     code = _posted_instansi()
     data, errors, values = _user_form()
     if data is None:
@@ -211,11 +203,9 @@ def create_user() -> Response:
 
 @blp.post("/admin/pengguna/<int:user_id>/nonaktifkan")
 def deactivate(user_id: int) -> Response:
-    staff = staff_or_login(*ADMINS)
+    staff = staff_form(*ADMINS)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     code = _posted_instansi()
     try:
         closed = staff_admin.deactivate(db.session(), principal=staff[0], user_id=user_id)
@@ -230,11 +220,9 @@ def deactivate(user_id: int) -> Response:
 
 @blp.post("/admin/pengguna/<int:user_id>/delegasi")
 def delegate(user_id: int) -> Response:
-    staff = staff_or_login(*ADMINS)
+    staff = staff_form(*ADMINS)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     code = _posted_instansi()
     active = f"delegate-{user_id}"
     data, errors, values = load_form(DelegateSchema(), ["to_user_id"], frozenset({"to_user_id"}))
@@ -261,11 +249,9 @@ def delegate(user_id: int) -> Response:
 
 @blp.post("/admin/unit")
 def create_unit() -> Response:
-    staff = staff_or_login(*ADMINS)
+    staff = staff_form(*ADMINS)
     if isinstance(staff, Response):
         return staff
-    if not csrf_valid(staff[1]):
-        return _bad_token()
     code = _posted_instansi()
     data, errors, values = load_form(UnitCreateSchema(), ["instansi", *UNIT_FIELDS])
     if data is None:

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 
 from api.db import db
 from api.web import session
+from api.web.forms import csrf_refused
 from api.web.pages import add_nav_link, page_blueprint, staff_or_login
 from engine.errors import Conflict, DomainError, Forbidden, NotFound
 from engine.services.auth import Principal
@@ -106,17 +107,6 @@ def _staff(*, supervisor: bool) -> tuple[Principal, str] | Response:
     return staff
 
 
-def _csrf_refused(token: str) -> Response | None:
-    if session.csrf_ok(token, request.form.get(session.CSRF_FIELD)):
-        return None
-    page = render_template(
-        "message.html",
-        title=_("Permintaan ditolak"),
-        text=_("Token keamanan formulir tidak cocok. Muat ulang halaman lalu coba lagi."),
-    )
-    return Response(page, status=400)
-
-
 def _see_other(endpoint: str, **values: Any) -> Response:
     return redirect(url_for(endpoint, **values), code=303)  # type: ignore[return-value]
 
@@ -143,7 +133,7 @@ def mark_read(alert_id: int) -> Response:
     staff = _staff(supervisor=False)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
+    refused = csrf_refused(staff[1])
     if refused:
         return refused
     try:
@@ -159,7 +149,7 @@ def open_alert(alert_id: int) -> Response:
     staff = _staff(supervisor=False)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
+    refused = csrf_refused(staff[1])
     if refused:
         return refused
     try:
@@ -178,7 +168,7 @@ def mark_all_read() -> Response:
     staff = _staff(supervisor=False)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
+    refused = csrf_refused(staff[1])
     if refused:
         return refused
     supervised.mark_all_read(db.session(), principal=staff[0])
@@ -294,7 +284,7 @@ def _intervene(tracking_id: str, action: str, run: Callable[[Principal], Any]) -
     staff = _staff(supervisor=True)
     if isinstance(staff, Response):
         return staff
-    refused = _csrf_refused(staff[1])
+    refused = csrf_refused(staff[1])
     if refused:
         return refused
     values = {k: v for k, v in request.form.items() if k != session.CSRF_FIELD}
