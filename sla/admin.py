@@ -29,19 +29,12 @@ def is_national(principal: Principal) -> bool:
 
 def administers(principal: Principal, instansi_id: int) -> bool:
     """Whether the principal is an `admin_instansi` of exactly this instansi."""
-    return any(
-        m.role == INSTANSI_ADMIN and m.instansi_id == instansi_id and m.unit_id is None
-        for m in principal.memberships
-    )
+    return instansi_id in principal.administered()
 
 
 def administered(principal: Principal) -> set[int]:
     """The instansi the principal is `admin_instansi` of."""
-    return {
-        m.instansi_id
-        for m in principal.memberships
-        if m.role == INSTANSI_ADMIN and m.instansi_id is not None and m.unit_id is None
-    }
+    return principal.administered()
 
 
 def require_role(principal: Principal, roles: tuple[str, ...], action: str) -> None:

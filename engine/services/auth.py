@@ -58,6 +58,14 @@ class Principal:
     def roles(self) -> set[str]:
         return {m.role for m in self.memberships}
 
+    def administered(self) -> set[int]:
+        """The instansi this user is `admin_instansi` of (an instansi-wide membership)."""
+        return {
+            m.instansi_id
+            for m in self.memberships
+            if m.role == "admin_instansi" and m.instansi_id is not None and m.unit_id is None
+        }
+
 
 def create_user(
     session: Session,

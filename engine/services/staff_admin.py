@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from engine import clock
@@ -23,7 +23,7 @@ from engine.models.users import ROLES, UNIT_ROLES
 from engine.services import audit, auth
 from engine.services.auth import Principal
 
-NATIONAL_ADMIN, INSTANSI_ADMIN = "admin_nasional", "admin_instansi"
+NATIONAL_ADMIN = "admin_nasional"
 NATIONAL_ROLES = frozenset({"admin_nasional", "operator"})
 MIN_PASSWORD, MAX_PASSWORD = 12, 1024
 
@@ -50,16 +50,8 @@ def _national(principal: Principal) -> bool:
     return NATIONAL_ADMIN in principal.roles()
 
 
-def _administered(principal: Principal) -> set[int]:
-    return {
-        m.instansi_id
-        for m in principal.memberships
-        if m.role == INSTANSI_ADMIN and m.instansi_id is not None and m.unit_id is None
-    }
-
-
 def _require_admin(principal: Principal) -> None:
-    if not _national(principal) and not _administered(principal):
+    if not _national(principal) and not principal.administered():
         raise Forbidden("only national and instansi admins manage staff", field="role")
 
 
@@ -69,7 +61,7 @@ def _instansi(session: Session, principal: Principal, code: str | None, field: s
         instansi = session.scalar(select(Instansi).where(Instansi.code == code))
     if instansi is None:
         raise NotFound(f"no instansi '{(code or '')[:32]}'", field=field)
-    if not _national(principal) and instansi.id not in _administered(principal):
+    if not _national(principal) and instansi.id not in principal.administered():
         raise Forbidden(f"you do not administer instansi '{code}'", field=field)
     return instansi
 
@@ -77,7 +69,7 @@ def _instansi(session: Session, principal: Principal, code: str | None, field: s
 def _manages(principal: Principal, user: User) -> bool:
     if _national(principal):
         return True
-    mine = _administered(principal)
+    mine = principal.administered()
     return bool(user.memberships) and all(m.instansi_id in mine for m in user.memberships)
 
 
@@ -107,10 +99,10 @@ def _view(session: Session, user: User) -> UserView:
             select(Unit).where(Unit.id.in_({m.unit_id for m in user.memberships if m.unit_id}))
         )
     }
-    claimed = len(
-        session.scalars(
-            select(HumanTask.id).where(HumanTask.assignee_id == user.id, HumanTask.status == "open")
-        ).all()
+    claimed = session.scalar(
+        select(func.count())
+        .select_from(HumanTask)
+        .where(HumanTask.assignee_id == user.id, HumanTask.status == "open")
     )
     return UserView(
         user.id,
@@ -122,13 +114,13 @@ def _view(session: Session, user: User) -> UserView:
             RoleGrant(m.role, codes.get(m.instansi_id or 0), units.get(m.unit_id or 0))
             for m in user.memberships
         ],
-        claimed,
+        int(claimed or 0),
     )
 
 
 def own_instansi_code(session: Session, *, principal: Principal) -> str | None:
     """The code of the first instansi the principal administers (None: none, or national)."""
-    ids = sorted(_administered(principal))
+    ids = sorted(principal.administered())
     if not ids:
         return None
     with session.begin():
