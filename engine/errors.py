@@ -53,3 +53,15 @@ class Conflict(DomainError):
 class InvalidInput(DomainError):
     status = 422
     code = "invalid"
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedType(DomainError):
+    """A body or file of a type not accepted (415)."""
+
+    status = 415
+    code = "unsupported_type"

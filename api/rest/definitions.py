@@ -18,7 +18,7 @@ from api.schemas.definitions import (
     TargetQuerySchema,
     ValidationSchema,
 )
-from engine.errors import DomainError, InvalidInput
+from engine.errors import InvalidInput, TooLarge, UnsupportedType
 from engine.runtime.safe_xml import MAX_BPMN_BYTES
 from engine.services import designer
 
@@ -47,11 +47,6 @@ BPMN_BODY = {
 }
 
 
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "too_large"
-
-
 def uploaded_bpmn() -> tuple[bytes, str]:
     """The BPMN bytes and file name of this request, refusing other types and oversize files."""
     mimetype = request.mimetype
@@ -64,14 +59,12 @@ def uploaded_bpmn() -> tuple[bytes, str]:
     elif mimetype in XML_TYPES:
         data, name = request.get_data(cache=False), "upload.bpmn"
     else:
-        raise DomainError(
+        raise UnsupportedType(
             "send the BPMN file as application/xml or as a multipart `file` part",
             field="Content-Type",
-            status=415,
-            code="unsupported_media_type",
         )
     if len(data) > MAX_BPMN_BYTES:
-        raise PayloadTooLarge(
+        raise TooLarge(
             f"the BPMN file is larger than {MAX_BPMN_BYTES // (1024 * 1024)} MB", field="bpmn"
         )
     if not data.strip():

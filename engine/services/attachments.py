@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine import clock, status
 from engine.db import valid_id
-from engine.errors import Conflict, DomainError, InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound, TooLarge, UnsupportedType
 from engine.models import Attachment, HumanTask, Report
 from engine.services import audit, reports, tasks
 from engine.services.auth import Principal
@@ -47,16 +47,6 @@ PDF_NAME = re.compile(rb"/([^\s/<>\[\]()%{}]+)")
 # Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises above: make both refusals.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
-
-
-class TooLarge(DomainError):
-    status = 413
-    code = "too_large"
-
-
-class UnsupportedType(DomainError):
-    status = 415
-    code = "unsupported_type"
 
 
 def sniff(data: bytes) -> str | None:
