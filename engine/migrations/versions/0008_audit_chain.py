@@ -1,0 +1,19 @@
+"""audit hash chain and HMAC checkpoints
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-23 09:30:00
+"""
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
