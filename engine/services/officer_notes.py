@@ -9,6 +9,7 @@ An anonymous pelapor's identity never leaves this module: the case file has no f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,19 @@ from engine.text import check_storable
 
 NOTE_KIND = "officer_note"
 MAX_NOTE = 4000
+HOME_ZONE = "Asia/Jakarta"  # national admins (no instansi) read times in WIB, like KemenPANRB
+
+
+def time_zone(session: Session, *, principal: Principal) -> str:
+    """The IANA time zone of the officer's instansi (of their first membership that has one),
+    in which their pages show times; WIB for national staff."""
+    ids = [m.instansi_id for m in principal.memberships if m.instansi_id is not None]
+    if not ids:
+        return HOME_ZONE
+    with session.begin():
+        rows = session.execute(select(Instansi.id, Instansi.timezone).where(Instansi.id.in_(ids)))
+        zones: dict[int, str] = {row.id: row.timezone for row in rows}
+    return next((zones[i] for i in ids if i in zones), HOME_ZONE)
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,29 @@ class InboxRow:
     title: str
 
 
-def inbox(session: Session, *, principal: Principal, limit: int = 200) -> list[InboxRow]:
-    """The principal's task list (`tasks.list_for`, soonest due first) with report labels."""
-    rows = tasks.list_for(session, principal=principal, limit=limit)
+def inbox(
+    session: Session,
+    *,
+    principal: Principal,
+    milestone: str | None = None,
+    who: str | None = None,
+    ids: Sequence[int] | None = None,
+    where: Sequence[Any] = (),
+    limit: int = 200,
+    offset: int = 0,
+) -> list[InboxRow]:
+    """The principal's task list (`tasks.list_for`: filtered and paged in SQL, soonest due
+    first) with report labels."""
+    rows = tasks.list_for(
+        session,
+        principal=principal,
+        milestone=milestone,
+        who=who,
+        ids=ids,
+        where=where,
+        limit=limit,
+        offset=offset,
+    )
     if not rows:
         return []
     with session.begin():

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,20 +39,73 @@ def visible_clause(principal: Principal) -> Any:
     return or_(HumanTask.assignee_id == principal.user_id, _eligible_clause(principal))
 
 
+WHO = ("mine", "unclaimed")
+
+
+def _listing(
+    principal: Principal,
+    *,
+    milestone: str | None,
+    who: str | None,
+    ids: Sequence[int] | None,
+    where: Sequence[Any],
+) -> list[Any]:
+    """The WHERE conditions of a task list: open, visible, and the filters given."""
+    conditions = [HumanTask.status == "open", visible_clause(principal), *where]
+    if ids is not None:
+        conditions.append(HumanTask.id.in_([i for i in ids if valid_id(i)]))
+    if milestone is not None:
+        conditions.append(HumanTask.milestone == milestone)
+    if who == "mine":
+        conditions.append(HumanTask.assignee_id == principal.user_id)
+    elif who == "unclaimed":
+        conditions.append(HumanTask.assignee_id.is_(None))
+    elif who is not None:
+        raise InvalidInput(f"who is one of {', '.join(WHO)}", field="who")
+    return conditions
+
+
 def list_for(
-    session: Session, *, principal: Principal, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    principal: Principal,
+    milestone: str | None = None,
+    who: str | None = None,
+    ids: Sequence[int] | None = None,
+    where: Sequence[Any] = (),
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[HumanTask]:
-    """My tasks and the open tasks of my roles' instansi/units, soonest due first."""
+    """My tasks and the open tasks of my roles' instansi/units, soonest due first (no due time
+    last), filtered and paged in SQL: by milestone, by `who` (`mine`: claimed by me,
+    `unclaimed`), to the tasks `ids`, and by extra conditions on `HumanTask` that other
+    packages define (`where`, e.g. an SLA state)."""
+    conditions = _listing(principal, milestone=milestone, who=who, ids=ids, where=where)
     with session.begin():
         rows = session.scalars(
             select(HumanTask)
-            .where(HumanTask.status == "open", visible_clause(principal))
+            .where(*conditions)
             .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
             .limit(limit)
             .offset(offset)
         ).all()
         session.expunge_all()
     return list(rows)
+
+
+def count_for(
+    session: Session,
+    *,
+    principal: Principal,
+    milestone: str | None = None,
+    who: str | None = None,
+    ids: Sequence[int] | None = None,
+    where: Sequence[Any] = (),
+) -> int:
+    """How many tasks `list_for` with the same filters finds over all its pages."""
+    with session.begin():
+        conditions = _listing(principal, milestone=milestone, who=who, ids=ids, where=where)
+        return int(session.scalar(select(func.count(HumanTask.id)).where(*conditions)) or 0)
 
 
 def _get_visible(

@@ -1,18 +1,23 @@
 """Officers' pages: the task inbox (order, SLA badges, filters, claim), the task page (report
 without an anonymous pelapor's identity, timeline, form from the task's JSON Schema, errors
-next to fields in Indonesian and English, internal notes), the national verification queue,
-CSRF refusals and 404 for another instansi's task; then one journey in a real browser."""
+next to fields in Indonesian and English, internal notes, attachments, redactions of the public
+text), times in the officer's own time zone, the national verification queue, CSRF refusals and
+404 for another instansi's task; then journeys in a real browser."""
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
+from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
@@ -27,6 +32,8 @@ WIB = timezone(timedelta(hours=7))
 MONDAY = datetime(2026, 2, 2, 9, 0, tzinfo=WIB)  # a working Monday, no holiday that week
 FORWARD = {"outcome": "forward", "target_instansi": "34.04"}
 DISPOSE = {"outcome": "disposisi", "target_unit": "34.04-DPUPKP"}
+TO_BADUNG = {"outcome": "forward", "target_instansi": "51.03"}  # Bali: WITA
+SECRET_NAME = "Budi Santoso"
 
 
 @pytest.fixture()
@@ -53,6 +60,23 @@ def follow_up_task(api: Api) -> tuple[str, int]:
     api.complete("nasional", tracking, FORWARD)
     api.complete("sleman", tracking, DISPOSE)
     return tracking, task_id(api, "sleman.pu", tracking)
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def attach(client: FlaskClient, filed: dict[str, Any], name: str) -> int:
+    """The pelapor attaches a PNG named `name`; its id."""
+    response = client.post(
+        f"/api/v1/reports/{filed['tracking_id']}/attachments",
+        data={"secret": filed["secret"], "file": (io.BytesIO(png()), name, "image/png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    return int(response.get_json()["id"])
 
 
 def field_block(html: str, name: str) -> str:
@@ -273,6 +297,7 @@ def test_posts_without_the_form_token_are_refused(
         (f"/tugas/{task}/ambil", {}),
         (f"/tugas/{task}", {"outcome": "arsipkan", "reason": "duplikat"}),
         (f"/tugas/{task}/catatan", {"text": "catatan"}),
+        (f"/tugas/{task}/samarkan", {"phrase": "Sentinel"}),
         (f"/verifikasi/{task}", {"outcome": "arsipkan", "reason": "duplikat"}),
     ):
         refused = client.post(path, data={**data, "csrf_token": "forged"})
@@ -297,9 +322,124 @@ def test_another_instansis_task_is_a_404_page(client: FlaskClient, api: Api) -> 
         client.post(f"/tugas/{task}/ambil", data={"csrf_token": csrf}),
         client.post(f"/tugas/{task}", data={"csrf_token": csrf, "outcome": "disposisi"}),
         client.post(f"/tugas/{task}/catatan", data={"csrf_token": csrf, "text": "x"}),
+        client.post(f"/tugas/{task}/samarkan", data={"csrf_token": csrf, "phrase": "Jalan"}),
     ):
         assert response.status_code == 404
         assert "Tugas tidak ditemukan" in html_of(response) and tracking not in html_of(response)
+
+
+# ---- times in the officer's time zone --------------------------------------------------------
+
+
+def test_times_are_shown_in_the_time_zone_of_the_officers_instansi(
+    client: FlaskClient, api: Api
+) -> None:
+    clock.set_clock(MONDAY)  # 09:00 WIB is 10:00 WITA in Bali
+    tracking = api.file(region_code="51.03", target_instansi="51.03")["tracking_id"]
+    verified = task_id(api, "nasional", tracking)
+    api.complete("nasional", tracking, TO_BADUNG)
+    task = task_id(api, "badung", tracking)
+
+    sign_in_client(client, "badung")
+    inbox = html_of(client.get("/tugas"))
+    card = inbox[inbox.index(tracking) : inbox.index(tracking) + 1500]
+    assert re.search(r"Tenggat: <time datetime=\"[^\"]+\">\d+ \w+ 2026 23:59 WITA</time>", card)
+    assert "WIB" not in inbox
+    page = html_of(client.get(f"/tugas/{task}"))
+    assert "<dd>2 Feb 2026 10:00 WITA</dd>" in page  # received: the report's filing
+    assert "WIB" not in page
+    assert "2 Feb 2026 10:00 WITA" in html_of(client.get(f"/tugas/{task}?lang=en"))
+    client.get("/tugas?lang=id")
+
+    client.post("/logout", data={"csrf_token": csrf_of(client, "/tugas")})
+    sign_in_client(client, "nasional")  # a national admin reads the same moment in WIB
+    assert "<dd>2 Feb 2026 09:00 WIB</dd>" in html_of(client.get(f"/tugas/{verified}"))
+
+
+# ---- attachments and redactions on the task page ---------------------------------------------
+
+
+def test_task_page_lists_attachments_with_safe_download_links(
+    make_app: Callable[..., Flask], database_url: str, tmp_path: Path
+) -> None:
+    app = make_app(database_url, ATTACHMENT_DIR=str(tmp_path / "lampiran"))
+    pelapor, client = app.test_client(), app.test_client()
+    api = Api(lambda: nullcontext(pelapor))
+    named, hidden = api.file(), api.file(anonim=True)
+    photo = attach(pelapor, named, "foto-jalan.png")
+    secret_name = attach(pelapor, hidden, "ktp-budi.png")
+    bare = api.file()
+    for filed in (named, hidden, bare):
+        api.complete("nasional", filed["tracking_id"], FORWARD)
+
+    sign_in_client(client, "sleman")
+    page = html_of(client.get(f"/tugas/{task_id(api, 'sleman', named['tracking_id'])}"))
+    files = page[page.index('id="files-title"') : page.index('id="timeline-title"')]
+    assert f'<a href="/api/v1/attachments/{photo}" download>foto-jalan.png' in files
+    assert re.search(r'<span class="meta">PNG · \d+ B</span>', files)
+    assert "Berkas selalu diunduh, tidak dibuka di peramban." in files
+    download = client.get(f"/api/v1/attachments/{photo}")
+    assert download.status_code == 200 and download.mimetype == "image/png"
+    assert download.headers["Content-Disposition"] == f'attachment; filename="lampiran-{photo}.png"'
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.data.startswith(b"\x89PNG")
+
+    anonim = html_of(client.get(f"/tugas/{task_id(api, 'sleman', hidden['tracking_id'])}"))
+    assert f'href="/api/v1/attachments/{secret_name}" download>Berkas 1<' in anonim
+    assert "ktp-budi" not in anonim and "nama asli berkas tidak ditampilkan" in anonim
+    english = html_of(client.get(f"/tugas/{task_id(api, 'sleman', bare['tracking_id'])}?lang=en"))
+    assert "This report has no attachments." in english and "Attachments of the report" in english
+    client.get("/tugas?lang=id")
+
+    client.post("/logout", data={"csrf_token": csrf_of(client, "/tugas")})
+    sign_in_client(client, "badung")  # another instansi: no page, no file
+    assert client.get(f"/api/v1/attachments/{photo}").status_code == 404
+
+
+def test_redacting_a_phrase_hides_it_in_public_with_errors_next_to_the_field(
+    client: FlaskClient, api: Api, factory: Any
+) -> None:
+    body = f"Jalan berlubang di depan rumah {SECRET_NAME}, RT 03, sejak Januari."
+    tracking = api.file(body=body)["tracking_id"]
+    api.complete("nasional", tracking, FORWARD)  # verified: published in the feed
+    task = task_id(api, "sleman", tracking)
+    sign_in_client(client, "sleman")
+    csrf = csrf_of(client, f"/tugas/{task}")
+    page = html_of(client.get(f"/tugas/{task}"))
+    assert 'id="redact-title">Samarkan teks publik' in page and SECRET_NAME in page
+
+    empty = client.post(f"/tugas/{task}/samarkan", data={"csrf_token": csrf, "phrase": "  "})
+    assert empty.status_code == 422
+    block = field_block(html_of(empty), "phrase")
+    assert 'id="phrase-error">Tulis kata atau frasa yang akan disamarkan.' in block
+    assert 'aria-describedby="phrase-help phrase-error" aria-invalid="true"' in block
+    short = client.post(f"/tugas/{task}/samarkan", data={"csrf_token": csrf, "phrase": "B"})
+    block = field_block(html_of(short), "phrase")
+    assert short.status_code == 422
+    assert "Frasa harus 2 sampai 200 karakter." in block and 'value="B"' in block
+    english = client.post(
+        f"/tugas/{task}/samarkan?lang=en", data={"csrf_token": csrf, "phrase": "x" * 201}
+    )
+    assert "A phrase has 2 to 200 characters." in field_block(html_of(english), "phrase")
+    client.get("/tugas?lang=id")
+    with factory() as s:
+        report = s.scalar(select(Report).where(Report.tracking_id == tracking))
+        assert report is not None
+        assert "redaction" not in [t.kind for t in report.timeline]  # nothing stored if refused
+
+    done = client.post(
+        f"/tugas/{task}/samarkan", data={"csrf_token": csrf, "phrase": "  budi   SANTOSO "}
+    )
+    assert done.status_code == 303 and done.location == f"/tugas/{task}?ok=samar#samarkan"
+    after = html_of(client.get(done.location))
+    assert "Frasa disamarkan di semua tampilan publik." in after
+    assert "<li>budi SANTOSO</li>" in after
+    preview = after[after.index('class="report-body public-body"') :]
+    preview = preview[: preview.index("</div>")]
+    assert "rumah [disamarkan], RT 03" in preview and SECRET_NAME not in preview
+    assert "Frasa disamarkan dari tampilan publik" in after  # on the timeline, internal
+    public = client.get(f"/api/v1/public/reports/{tracking}").get_json()
+    assert "rumah [disamarkan], RT 03" in public["body"] and SECRET_NAME not in str(public)
 
 
 # ---- the verification queue ------------------------------------------------------------------
@@ -397,3 +537,36 @@ def test_officers_verify_dispose_and_follow_up_in_a_browser(
         report = s.scalar(select(Report).where(Report.tracking_id == tracking))
         assert report is not None and report.status == "followed_up"
         assert [t.kind for t in report.timeline] == ["filed", "forwarded", "disposed", "follow_up"]
+
+
+def test_officer_downloads_an_attachment_and_redacts_a_phrase_in_a_browser(
+    page: Any, live_server: LiveServer
+) -> None:
+    client = live_server.app.test_client()
+    api = Api(lambda: nullcontext(client))
+    filed = api.file(body=f"Jalan berlubang di depan rumah {SECRET_NAME} sejak Januari.")
+    photo = attach(client, filed, "foto-jalan.png")
+    api.complete("nasional", filed["tracking_id"], FORWARD)
+    task = task_id(api, "sleman", filed["tracking_id"])
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    sign_in_to(page, "sleman", f"/tugas/{task}")
+    files = page.locator("#lampiran")
+    expect(files).to_contain_text("foto-jalan.png")
+    expect(files).to_contain_text("PNG")
+    with page.expect_download() as waiting:
+        files.get_by_role("link", name=re.compile("foto-jalan.png")).click()
+    assert waiting.value.suggested_filename == f"lampiran-{photo}.png"
+
+    phrase = page.get_by_label("Kata atau frasa yang disamarkan")
+    page.get_by_role("button", name="Samarkan", exact=True).click()
+    expect(page.locator("#phrase-error")).to_have_text(
+        "Tulis kata atau frasa yang akan disamarkan."
+    )
+    expect(phrase).to_have_attribute("aria-invalid", "true")
+    phrase.fill(SECRET_NAME)
+    page.get_by_role("button", name="Samarkan", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Frasa disamarkan di semua tampilan publik.")
+    expect(page.locator(".public-body")).to_contain_text("rumah [disamarkan] sejak")
+    expect(page.locator(".public-body")).not_to_contain_text(SECRET_NAME)
+    expect(page.locator(".phrases")).to_have_text(SECRET_NAME)
