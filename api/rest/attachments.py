@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, url_for
 from flask.views import MethodView
 from werkzeug.datastructures import CombinedMultiDict
 
 from api.db import db
-from api.rest.auth import current_principal
+from api.rest.auth import current_principal, has_staff_credentials
 from api.rest.blueprint import Blueprint, SafeJsonParser
 from api.schemas.attachments import AttachmentQuerySchema, AttachmentSchema, AttachmentUploadSchema
-from api.web import session as web_session
 from engine.services import attachments
 from engine.services.auth import Principal
 
@@ -53,7 +52,7 @@ def store() -> attachments.Store:
 
 def who(secret: str | None) -> Principal | attachments.Pelapor:
     """Staff by their token or session cookie; anyone else is a pelapor with (maybe) a secret."""
-    if request.headers.get("Authorization") or web_session.token():
+    if has_staff_credentials():
         return current_principal()
     return attachments.Pelapor(secret)
 

@@ -1,8 +1,11 @@
-"""`/login` and `/logout` for staff: a CSRF-protected form that starts a server-side session.
+"""`/login` and `/logout` for staff: a CSRF-protected form that starts a server-side session;
+`/lupa-sandi` and `/sandi-baru`: a password reset by a one-time link sent by email.
 
 The session is an `AuthToken` row (hashed) like the API's bearer tokens; its token travels in
 an HttpOnly, SameSite=Lax cookie (Secure when `SESSION_COOKIE_SECURE` is set). Logout revokes
-the row, so a copied cookie stops working too.
+the row, so a copied cookie stops working too. Repeated failures lock the username (or the
+client address) for a while: the form says so without telling whether the account exists. The
+reset forms use the login form's double-submit CSRF cookie (nobody is signed in yet).
 """
 
 from __future__ import annotations
@@ -13,15 +16,21 @@ from flask import Blueprint, Response, g, redirect, render_template, request, ur
 from flask_babel import gettext as _
 
 from api.db import db
+from api.rest.auth import login_throttle, reset_lifetime
 from api.web import i18n, session
 from api.web.forms import csrf_refused
-from engine.errors import Unauthorized
+from engine.errors import InvalidInput, Unauthorized
 from engine.services import auth
-from engine.services.auth import Principal
+from engine.services.auth import LockedOut, Principal
+from engine.services.staff_admin import MIN_PASSWORD
+from engine.text import storable_problem
+from sla import password_reset
 
 DESIGNER_ROLE = "process_designer"
 MAX_USERNAME = 64
 MAX_PASSWORD = 1024
+MAX_EMAIL = 254
+MAX_TOKEN = 128
 
 blp = Blueprint(
     "web",
@@ -58,16 +67,8 @@ def page_context() -> dict[str, object]:
 
 
 def protect(response: Response) -> Response:
-    """Pages carry CSRF tokens: never cached, never framed, scripts only from this site."""
+    """Pages carry CSRF tokens: never cached (`api.headers` adds the CSP and framing rules)."""
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-    )
     return response
 
 
@@ -122,11 +123,25 @@ def login_post() -> Response:
     if not session.login_csrf_ok():
         message = _("Formulir sudah kedaluwarsa. Silakan coba lagi.")
         return _form(400, error=message, username=username)
-    if not username or not password or len(password) > MAX_PASSWORD:
+    unstorable = storable_problem(username) or storable_problem(password)
+    if not username or not password or len(password) > MAX_PASSWORD or unstorable:
         message = _("Isi nama pengguna dan kata sandi.")
         return _form(422, error=message, username=username)
     try:
-        token, row = auth.login(db.session(), username=username, password=password)
+        token, row = auth.login(
+            db.session(),
+            username=username,
+            password=password,
+            client=request.remote_addr,
+            throttle=login_throttle(),
+        )
+    except LockedOut as locked:
+        minutes = max(1, int(locked.extra.get("retry_after", 60)) // 60)
+        message = _(
+            "Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam %(minutes)s menit.",
+            minutes=minutes,
+        )
+        return _form(429, error=message, username=username)
     except Unauthorized:
         return _form(401, error=_("Nama pengguna atau kata sandi salah."), username=username)
     replaced = session.token()
@@ -149,3 +164,79 @@ def logout() -> Response:
     response = redirect(url_for("web.login"), code=303)
     session.end(response)
     return response
+
+
+# --- password reset --------------------------------------------------------------------------
+
+
+def _account_page(template: str, status: int = 200, **context: object) -> Response:
+    token, fresh = session.login_csrf()
+    response = Response(render_template(template, form_csrf=token, **context), status=status)
+    if fresh:
+        session.keep_login_csrf(response, token)
+    return response
+
+
+def _expired() -> str:
+    return _("Formulir sudah kedaluwarsa. Silakan coba lagi.")
+
+
+def _minutes() -> int:
+    return int(reset_lifetime().total_seconds() // 60)
+
+
+@blp.get("/lupa-sandi")
+def forgot_password() -> Response:
+    return _account_page("account/forgot.html", values={"login": ""}, errors={})
+
+
+@blp.post("/lupa-sandi")
+def forgot_password_post() -> Response:
+    values = {"login": request.form.get("login", "").strip()[:MAX_EMAIL]}
+    if not session.login_csrf_ok():
+        return _account_page("account/forgot.html", 400, values=values, errors={}, error=_expired())
+    if not values["login"]:
+        errors = {"login": _("Isi nama pengguna atau alamat email.")}
+        return _account_page("account/forgot.html", 422, values=values, errors=errors)
+    password_reset.request_reset(db.session(), login=values["login"], lifetime=reset_lifetime())
+    return _account_page(
+        "account/forgot.html", values={"login": ""}, errors={}, sent=True, minutes=_minutes()
+    )
+
+
+def _reset_form(status: int = 200, *, token: str, errors: dict[str, str]) -> Response:
+    return _account_page(
+        "account/reset.html", status, token=token, errors=errors, min_length=MIN_PASSWORD
+    )
+
+
+@blp.get("/sandi-baru")
+def reset_password() -> Response:
+    token = request.args.get("token", "")[:MAX_TOKEN]
+    if not password_reset.check_token(db.session(), token=token):  # a page that says so
+        return _account_page("account/reset_invalid.html")
+    return _reset_form(token=token, errors={})
+
+
+@blp.post("/sandi-baru")
+def reset_password_post() -> Response:
+    token = request.form.get("token", "")[:MAX_TOKEN]
+    password = request.form.get("password", "")
+    if not session.login_csrf_ok():
+        errors = {"form": _expired()}
+        return _reset_form(400, token=token, errors=errors)
+    errors = {}
+    if len(password) < MIN_PASSWORD or len(password) > MAX_PASSWORD:
+        errors["password"] = _("Kata sandi baru paling sedikit %(n)s karakter.", n=MIN_PASSWORD)
+    elif request.form.get("password_again", "") != password:
+        errors["password_again"] = _("Kedua kata sandi tidak sama.")
+    if errors:
+        return _reset_form(422, token=token, errors=errors)
+    try:
+        password_reset.reset_password(db.session(), token=token, password=password)
+    except InvalidInput as refused:
+        if refused.field == "password":
+            errors = {"password": _("Kata sandi ini tidak dapat dipakai. Pilih yang lain.")}
+            return _reset_form(422, token=token, errors=errors)
+        return _account_page("account/reset_invalid.html", 422)
+    return _account_page("account/reset_done.html")

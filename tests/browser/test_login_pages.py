@@ -1,10 +1,14 @@
 """Staff login pages: CSRF-protected form, session cookie flags, logout that ends the session,
-the language switch, and the REST API accepting the cookie only with the page's CSRF header."""
+the language switch, the REST API accepting the cookie only with the page's CSRF header, the
+lockout after repeated failures, and the password reset pages (mail read from a real SMTP
+server)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,10 +17,15 @@ from sqlalchemy import select
 
 from api.web import session as web_session
 from api.web.auth_pages import safe_next
-from engine.models import AuthToken
+from engine import clock
+from engine.models import AuthToken, User
 from engine.seed.loader import DEMO_PASSWORD
+from engine.services import auth
+from sla.mailer import SmtpSettings
+from sla.outbox import deliver_due
 from tests.browser.conftest import sign_in
-from tests.helpers import problem_of
+from tests.helpers import ensure_user, problem_of
+from tests.smtp_server import SmtpServer
 
 
 def login_form(client: FlaskClient, query: str = "") -> str:
@@ -226,3 +235,145 @@ def test_login_and_logout_in_a_real_browser(page: Any) -> None:
     assert [c for c in page.context.cookies() if c["name"] == web_session.COOKIE] == []
     page.goto("/designer")
     page.wait_for_url("**/login?next=/designer")
+
+
+# --- lockout and password reset ------------------------------------------------------------
+
+RESET_USER, RESET_EMAIL = "reset.halaman", "reset.halaman@slemankab.go.id"
+NEW_PASSWORD = "sandi-baru-halaman-2026"
+RESET_LINK = re.compile(r"http://127\.0\.0\.1:5000(/sandi-baru\?token=[A-Za-z0-9_-]+)")
+
+
+@pytest.fixture()
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def reset_account(factory: Any) -> Iterator[None]:
+    """An officer with an email address and the demo password, set back afterwards."""
+    user_id = ensure_user(factory, RESET_USER, [("pejabat_penghubung", None, "34.04-DPUPKP")])
+
+    def restore() -> None:
+        with factory() as s, s.begin():
+            user = s.get(User, user_id)
+            assert user is not None
+            user.email, user.password_hash = RESET_EMAIL, auth.hash_password(DEMO_PASSWORD)
+
+    restore()
+    yield
+    restore()
+
+
+def reset_path(factory: Any, smtp: SmtpServer) -> str:
+    """The path of the newest reset link mailed to the account."""
+    deliver_due(factory, smtp=SmtpSettings(host=smtp.host, port=smtp.port))
+    links = [RESET_LINK.findall(str(mail.get_content())) for mail in smtp.received()]
+    return [link for found in links for link in found][-1]
+
+
+def form_token(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_a_locked_login_is_told_in_the_visitors_language(client: FlaskClient) -> None:
+    clock.set_clock(datetime(2026, 2, 2, 2, 0, tzinfo=UTC))
+    token = login_form(client)
+    for _ in range(4):
+        wrong = {"csrf_token": token, "username": "designer", "password": "salah"}
+        assert client.post("/login", data=wrong).status_code == 401
+    locked = client.post("/login", data=wrong)
+    html = locked.get_data(as_text=True)
+    assert locked.status_code == 429 and 'role="alert"' in html
+    assert "Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam 15 menit." in html
+    right = {"csrf_token": token, "username": "designer", "password": DEMO_PASSWORD}
+    assert client.post("/login", data=right).status_code == 429
+    assert client.get_cookie(web_session.COOKIE) is None
+    client.get("/login?lang=en")
+    html = client.post("/login", data=right).get_data(as_text=True)
+    assert "Too many failed sign-in attempts. Try again in 15 minute(s)." in html
+    # an unknown username locks just the same
+    nobody = {"csrf_token": token, "username": "tidak-ada", "password": "salah"}
+    answers = [client.post("/login", data=nobody).status_code for _ in range(6)]
+    assert answers == [401, 401, 401, 401, 429, 429]
+
+
+def test_reset_forms_check_csrf_and_show_errors_next_to_fields(
+    client: FlaskClient, factory: Any, smtp: SmtpServer, reset_account: None
+) -> None:
+    page = client.get("/lupa-sandi")
+    assert page.status_code == 200 and "Lupa kata sandi" in page.get_data(as_text=True)
+    csrf = form_token(page.get_data(as_text=True))
+    assert client.post("/lupa-sandi", data={"login": RESET_USER}).status_code == 400
+    empty = client.post("/lupa-sandi", data={"csrf_token": csrf, "login": " "})
+    html = empty.get_data(as_text=True)
+    assert empty.status_code == 422 and 'aria-invalid="true"' in html
+    assert (
+        '<p class="field-error" id="login-error">Isi nama pengguna atau alamat email.</p>' in html
+    )
+    known = client.post("/lupa-sandi", data={"csrf_token": csrf, "login": RESET_USER})
+    unknown = client.post("/lupa-sandi", data={"csrf_token": csrf, "login": "tidak-ada"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
+    assert "Tautan berlaku 60 menit dan hanya sekali." in known.get_data(as_text=True)
+
+    path = reset_path(factory, smtp)
+    form = client.get(path)
+    assert form.status_code == 200 and "Pilih kata sandi baru" in form.get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', form.get_data(as_text=True))
+    assert token
+    data = {"csrf_token": csrf, "token": token.group(1)}
+    assert client.post("/sandi-baru", data={**data, "csrf_token": "x"}).status_code == 400
+    short = client.post(
+        "/sandi-baru", data={**data, "password": "pendek", "password_again": "pendek"}
+    )
+    assert short.status_code == 422
+    assert 'id="password-error">Kata sandi baru paling sedikit 12 karakter.' in short.get_data(
+        as_text=True
+    )
+    differ = client.post(
+        "/sandi-baru", data={**data, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD + "x"}
+    )
+    assert differ.status_code == 422
+    assert 'id="password_again-error">Kedua kata sandi tidak sama.' in differ.get_data(as_text=True)
+
+    client.get("/login?lang=en")
+    done = client.post(
+        "/sandi-baru", data={**data, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+    )
+    assert done.status_code == 200 and "Password changed" in done.get_data(as_text=True)
+    again = client.get(path)
+    assert again.status_code == 200 and "This link does not work" in again.get_data(as_text=True)
+    used = {**data, "password": "sandi-lain-lagi-2026", "password_again": "sandi-lain-lagi-2026"}
+    reused = client.post("/sandi-baru", data=used)
+    assert reused.status_code == 422 and "This link does not work" in reused.get_data(as_text=True)
+
+
+def test_forgotten_password_in_a_real_browser(
+    page: Any, factory: Any, smtp: SmtpServer, reset_account: None
+) -> None:
+    page.goto("/login")
+    page.get_by_role("link", name="Lupa kata sandi?").click()
+    page.get_by_label("Nama pengguna atau alamat email").fill(RESET_EMAIL)
+    page.get_by_role("button", name="Kirim tautan atur ulang").click()
+    assert "telah dikirim" in page.get_by_role("status").inner_text()
+
+    page.goto(reset_path(factory, smtp))
+    page.get_by_label("Kata sandi baru", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Ulangi kata sandi baru").fill("bukan-yang-sama-2026")
+    page.get_by_role("button", name="Simpan kata sandi").click()
+    assert page.locator("#password_again-error").inner_text() == "Kedua kata sandi tidak sama."
+    page.get_by_label("Kata sandi baru", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Ulangi kata sandi baru").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Simpan kata sandi").click()
+    page.get_by_role("link", name="Masuk dengan kata sandi baru").click()
+
+    sign_in(page, RESET_USER, DEMO_PASSWORD)
+    assert page.get_by_role("alert").inner_text() == "Nama pengguna atau kata sandi salah."
+    sign_in(page, RESET_USER, NEW_PASSWORD)
+    assert page.get_by_role("heading").inner_text() == "Anda sudah masuk"
+    assert [c for c in page.context.cookies() if c["name"] == web_session.COOKIE]
