@@ -133,7 +133,6 @@ def _record(
             "scope": view.scope,
             "region_code": view.region_code,
             "instansi_code": view.instansi_code,
-            "reason": view.reason,
             "moved": moved,
         },
     )

@@ -116,7 +116,7 @@ def _act(
                 report_id=report.id,
                 instance_id=task.instance_id,
                 task_id=task.id,
-                data=data,
+                data={k: v for k, v in data.items() if k != "reason"},  # typed text: timeline only
             )
             return {"action": action, "tracking_id": tracking_id, "task": after, **details}
     except StaleDataError as exc:

@@ -27,9 +27,10 @@ def test_beat_records_and_updates_with_the_clock(factory: Any) -> None:
 
 
 def test_running_scheduler_writes_heartbeat(factory: Any) -> None:
-    scheduler = build_scheduler(factory, name="sched-live")
+    scheduler = build_scheduler(factory, audit_key=b"k" * 32, name="sched-live")
     scheduler.start()
-    assert {job.id for job in scheduler.get_jobs()} == {"heartbeat", "sweep", "outbox"}
+    jobs = {job.id for job in scheduler.get_jobs()}
+    assert jobs == {"heartbeat", "sweep", "outbox", "audit_checkpoint"}
     try:
         deadline = time.monotonic() + 10
         row = None

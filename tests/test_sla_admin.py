@@ -152,7 +152,6 @@ def test_a_national_holiday_moves_the_open_task_and_back(api: Api, factory: Any)
                 "scope": "national",
                 "region_code": None,
                 "instansi_code": None,
-                "reason": "Banjir: kantor ditutup",
                 "moved": 1,
             },
         )

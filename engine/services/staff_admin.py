@@ -213,7 +213,7 @@ def create_user(
             session,
             actor=principal.actor,
             action="user.created",
-            data={"user_id": user.id, "username": username, "roles": [g.role for g in roles]},
+            data={"user_id": user.id, "roles": [g.role for g in roles]},
         )
         return _view(session, user)
 
@@ -242,7 +242,7 @@ def deactivate(session: Session, *, principal: Principal, user_id: int) -> UserV
             session,
             actor=principal.actor,
             action="user.deactivated",
-            data={"user_id": user.id, "username": user.username, "released_tasks": released},
+            data={"user_id": user.id, "released_tasks": released},
         )
         return _view(session, user)
 
