@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export SCARF_ANALYTICS := false
 
-.PHONY: install run test test-sqlite test-postgresql lint format postgres chromium clean
+.PHONY: install run test test-sqlite test-postgresql lint format postgres chromium redis clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -33,20 +33,24 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+redis:
+	@command -v redis-server >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
+
 run: install
 	$(BIN)/lapor db upgrade
 	$(BIN)/lapor deploy
 	$(BIN)/lapor seed
 	$(BIN)/lapor serve --host 127.0.0.1 --port 5000
 
-test: install postgres chromium
+test: install postgres chromium redis
 	LAPOR_TEST_DB=sqlite $(BIN)/pytest
 	LAPOR_TEST_DB=postgresql $(BIN)/pytest
 
-test-sqlite: install chromium
+test-sqlite: install chromium redis
 	LAPOR_TEST_DB=sqlite $(BIN)/pytest
 
-test-postgresql: install postgres chromium
+test-postgresql: install postgres chromium redis
 	LAPOR_TEST_DB=postgresql $(BIN)/pytest
 
 lint: install

@@ -30,9 +30,7 @@ def init_app(app: Flask, settings: Any) -> None:
         supervisor,
     )
 
-    app.config["SESSION_COOKIE_SECURE"] = bool(
-        getattr(settings, "SESSION_COOKIE_SECURE", settings.extra.get("SESSION_COOKIE_SECURE"))
-    )
+    app.config["SESSION_COOKIE_SECURE"] = settings.SESSION_COOKIE_SECURE
     i18n.init_app(app)
     for area in (
         auth_pages,

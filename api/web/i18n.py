@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_babel import Babel, Domain, get_locale
 from werkzeug.utils import cached_property
 
@@ -75,7 +75,12 @@ def remember_language(response: Response) -> Response:
     asked = request.args.get("lang")
     if asked in LANGUAGES and request.cookies.get(LANG_COOKIE) != asked:
         response.set_cookie(
-            LANG_COOKIE, asked, max_age=LANG_COOKIE_AGE, httponly=True, samesite="Lax"
+            LANG_COOKIE,
+            asked,
+            max_age=LANG_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
         )
     return response
 
