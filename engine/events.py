@@ -19,6 +19,12 @@ STATUS_CHANGED = "report.status_changed"
 # after every engine step of an instance is saved; payload: instance_id, status, uses_timers
 # (whether its definition has timer events at all) and timers (ISO UTC due moments it waits for)
 INSTANCE_SETTLED = "instance.settled"
+# the pelapor asked what personal data is held for their report (engine.services.privacy);
+# payload: `held`, a dict each subscriber adds its own section to (sla adds the emails sent)
+PERSONAL_DATA_REQUESTED = "report.personal_data_requested"
+# the pelapor's identity was erased from a report (on request or by retention); payload:
+# `email`, the address it had (or None), so subscribers can forget what they hold for it
+IDENTITY_ERASED = "report.identity_erased"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ from the timeline entry that caused them (`pelapor-{report}-{kind}-{entry}`), so
 queued once however often the handler runs. The auto-close warning lives in
 `sla.escalation.warn_pelapor`.
 
+Addresses are stored encrypted: reports are found by the keyed blind index of the normalised
+address (`engine.personal_data.email_index`), never by comparing the text in SQL.
+
 Only a hash of the pelapor's secret is stored, so a status notice links to the status page by
 tracking id alone. `resend_links` issues a NEW secret for every report of the address and mails
 links carrying it (`?secret=`): earlier links and secrets stop working. At most
@@ -25,7 +28,7 @@ from urllib.parse import quote, urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import clock, events, status
+from engine import clock, events, personal_data, status
 from engine.models import Instansi, Report, TimelineEntry
 from engine.services import audit
 from engine.services.reports import hash_secret
@@ -173,7 +176,7 @@ def resend_links(session: Session, *, email: str) -> bool:
         reports = list(
             session.scalars(
                 select(Report)
-                .where(func.lower(Report.pelapor_email) == address)
+                .where(Report.pelapor_email_hmac == personal_data.email_index(address))
                 .order_by(Report.created_at.desc(), Report.id.desc())
                 .limit(RESEND_MAX_REPORTS)
                 .with_for_update()  # serialises concurrent re-sends for the address

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, JSONType, UTCDateTime
+from engine.personal_data import SealedText, email_index
 
 CLASSIFICATIONS = ("pengaduan", "aspirasi", "permintaan_informasi")
 
@@ -60,9 +61,12 @@ class Report(Base):
     current_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     anonim: Mapped[bool] = mapped_column(Boolean, default=False)
     rahasia: Mapped[bool] = mapped_column(Boolean, default=False)
-    pelapor_name: Mapped[str | None] = mapped_column(String(200))
-    pelapor_email: Mapped[str | None] = mapped_column(String(254))
-    pelapor_phone: Mapped[str | None] = mapped_column(String(32))
+    # the pelapor's identity and contact, encrypted at rest (engine.personal_data); an email is
+    # found through its keyed blind index, kept in step by `_index_email` below
+    pelapor_name: Mapped[str | None] = mapped_column(SealedText("report.pelapor_name"))
+    pelapor_email: Mapped[str | None] = mapped_column(SealedText("report.pelapor_email"))
+    pelapor_phone: Mapped[str | None] = mapped_column(SealedText("report.pelapor_phone"))
+    pelapor_email_hmac: Mapped[str | None] = mapped_column(String(64), index=True)
     # optional GESI answers (values from GESI_CHOICES); for statistics only
     gender: Mapped[str | None] = mapped_column(String(32))
     disability: Mapped[str | None] = mapped_column(String(32))
@@ -78,6 +82,11 @@ class Report(Base):
     timeline: Mapped[list[TimelineEntry]] = relationship(
         back_populates="report", order_by="TimelineEntry.id"
     )
+
+
+@event.listens_for(Report.pelapor_email, "set")
+def _index_email(report: Report, value: str | None, _old: object, _initiator: object) -> None:
+    report.pelapor_email_hmac = email_index(value)
 
 
 class TimelineEntry(Base):

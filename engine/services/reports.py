@@ -50,6 +50,14 @@ def create(
         for name, choices in GESI_CHOICES.items():
             if data.get(name) is not None and data[name] not in choices:
                 raise InvalidInput(f"'{name}' must be one of {', '.join(choices)}", field=name)
+        if any(data.get(name) is not None for name in GESI_CHOICES) and not data.get(
+            "gesi_consent"
+        ):
+            raise InvalidInput(
+                "GESI answers are stored only with the pelapor's explicit consent "
+                "(gesi_consent: true)",
+                field="gesi_consent",
+            )
         region = session.get(Region, data["region_code"])
         if region is None:
             raise InvalidInput(f"unknown region '{data['region_code']}'", field="region_code")
