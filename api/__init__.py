@@ -5,16 +5,18 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, send_from_directory
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import sla
-from api import errors, web
+from api import errors, headers, limits, web
 from api.config import Settings
 from api.db import db
-from engine import schema
+from engine import personal_data, schema
 from engine.services import auth
 
 
@@ -25,6 +27,18 @@ class LaporApi(Api):
 
     def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
         return errors.handle_http_exception(error)
+
+    def _register_responses(self) -> None:
+        """The error responses every operation refers to (one per HTTP status, and `default`),
+        documented with the content type `errors.problem` sends: application/problem+json."""
+        problem = {errors.PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}}
+        for status in HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["content"] = problem
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "content": problem}
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -47,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     auth.configure_hasher(
         time_cost=settings.ARGON2_TIME_COST, memory_cost=settings.ARGON2_MEMORY_COST
     )
+    personal_data.configure(settings.PERSONAL_DATA_KEY)
     sla.install()
     db.init_app(app, settings.DATABASE_URL)
     if settings.CHECK_MIGRATIONS:
@@ -68,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     from api.rest import (
         alerts,
+        api_keys,
         attachments,
         bursts,
         definitions,
@@ -103,6 +119,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         staff_admin.blp,
         public_feed.blp,
         registry_admin.blp,
+        api_keys.blp,
     ):
         api.register_blueprint(blueprint)
     if settings.TEST_CLOCK:
@@ -112,6 +129,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.blp)
     errors.register(app)
     web.init_app(app, settings)
+    headers.init_app(app)
+    if settings.PROXY_HOPS:  # client address and https as the proxy saw them
+        hops = settings.PROXY_HOPS
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    limits.init_app(app, settings)
 
     node_modules = settings.NODE_MODULES
 

@@ -17,7 +17,13 @@ DEMO_URL = "http://127.0.0.1:5000"
 
 
 def _settings() -> Settings:
-    return Settings.from_env()
+    """The settings from the environment; the engine gets the personal data key here (every
+    command that touches the database reads them first)."""
+    from engine import personal_data
+
+    settings = Settings.from_env()
+    personal_data.configure(settings.PERSONAL_DATA_KEY)
+    return settings
 
 
 @contextmanager
@@ -122,7 +128,16 @@ def serve(host: str, port: int, with_scheduler: bool) -> None:
     from sla.scheduler import build_scheduler
 
     app = create_app()
-    scheduler = build_scheduler(database.factory(app)) if with_scheduler else None
+    settings = app.config["LAPOR"]
+    scheduler = (
+        build_scheduler(
+            database.factory(app),
+            audit_key=settings.AUDIT_KEY.encode(),
+            retention=cli_privacy.policy_of(settings),
+        )
+        if with_scheduler
+        else None
+    )
     if scheduler is not None:
         scheduler.start()
     click.echo(f"\nLAPOR Flow is running on http://{host}:{port}")
@@ -163,7 +178,11 @@ def scheduler() -> None:
             from sla import shared_clock
 
             shared_clock.enable(factory)
-        running = build_scheduler(factory)
+        running = build_scheduler(
+            factory,
+            audit_key=settings.AUDIT_KEY.encode(),
+            retention=cli_privacy.policy_of(settings),
+        )
         running.start()
         click.echo("scheduler running; Ctrl-C to stop")
         stop.wait()
@@ -197,10 +216,17 @@ def dev_generate(count: int, seed_value: int, days: int) -> None:
     click.echo(f"generated {count} reports")
 
 
-from api import cli_bpmn, cli_sla  # noqa: E402  (the groups import this module's helpers)
+from api import (  # noqa: E402  (the groups import this module's helpers)
+    cli_audit,
+    cli_bpmn,
+    cli_privacy,
+    cli_sla,
+)
 
 main.add_command(cli_sla.sla)
 main.add_command(cli_bpmn.bpmn)
+main.add_command(cli_audit.audit)
+main.add_command(cli_privacy.privacy)
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 ROOT = Path(__file__).resolve().parent.parent
+# for tests and development only: production sets LAPOR_AUDIT_KEY (docker compose requires it)
+DEV_AUDIT_KEY = "dev-only-audit-key-NOT-FOR-PRODUCTION"
+# for tests and development only: production sets LAPOR_PERSONAL_DATA_KEY (compose requires it);
+# migration 0009 repeats this default, so a dev database is sealed under the same key
+DEV_PERSONAL_DATA_KEY = "dev-only-personal-data-key-NOT-FOR-PRODUCTION"
 
 
 class ConfigError(SystemExit):
@@ -30,6 +37,33 @@ class Settings:
     # pelapor's attachments, stored under random names; must lie outside the served folders
     ATTACHMENT_DIR: str = str(ROOT / "instance" / "attachments")
     CHECK_MIGRATIONS: bool = True
+    # Flask-Limiter: memory:// for one process, redis://host:6379 when several must agree
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    RATELIMIT_ENABLED: bool = True
+    RATELIMIT_FILING: str = "20 per hour"  # per client address, API and form together
+    RATELIMIT_LOGIN: str = "10 per minute"
+    SESSION_COOKIE_SECURE: bool = False  # true when served over https (docker compose sets it)
+    PROXY_HOPS: int = 0  # reverse proxies in front: trust that many X-Forwarded-For/-Proto hops
+    # staff login lockout, counted in the database (seconds for the durations)
+    LOGIN_MAX_FAILURES: int = 5  # per username within LOGIN_FAILURE_WINDOW
+    LOGIN_ADDRESS_MAX_FAILURES: int = 50  # per client address: slows password spraying
+    LOGIN_FAILURE_WINDOW: int = 15 * 60
+    LOGIN_LOCKOUT: int = 15 * 60
+    PASSWORD_RESET_LIFETIME: int = 60 * 60  # a mailed reset link works this long, once
+    # signs the audit trail's checkpoints (HMAC-SHA256); kept outside the database, and the
+    # same in every process (a random default would make other processes' checkpoints fail)
+    AUDIT_KEY: str = DEV_AUDIT_KEY
+    # encrypts the pelapor's name, email and phone at rest and keys the email blind index; the
+    # same in every process, kept outside the database; losing it loses that data
+    PERSONAL_DATA_KEY: str = DEV_PERSONAL_DATA_KEY
+    # retention in days (`lapor privacy purge`, and the scheduler daily): the pelapor's identity
+    # and the attachments of a report closed that long ago; delivered emails (they hold
+    # addresses); login throttle rows; expired, revoked or used login and password reset tokens
+    RETENTION_IDENTITY_DAYS: int = 730
+    RETENTION_ATTACHMENT_DAYS: int = 730
+    RETENTION_OUTBOX_DAYS: int = 90
+    RETENTION_LOGIN_THROTTLE_DAYS: int = 1
+    RETENTION_TOKEN_DAYS: int = 30
     TESTING: bool = False
     TEST_CLOCK: bool = False  # shared settable clock + /api/v1/testing; never in production
     extra: dict[str, Any] = field(default_factory=dict)
@@ -57,6 +91,37 @@ class Settings:
             raise ConfigError("LAPOR_DATABASE_URL must be an sqlite:// or postgresql:// URL")
         if self.ARGON2_TIME_COST < 1 or self.ARGON2_MEMORY_COST < 8:
             raise ConfigError("LAPOR_ARGON2_TIME_COST >= 1 and LAPOR_ARGON2_MEMORY_COST >= 8")
+        if not self.RATELIMIT_STORAGE_URI.startswith(("memory://", "redis://", "rediss://")):
+            raise ConfigError(
+                "LAPOR_RATELIMIT_STORAGE_URI must be memory://, redis:// or rediss://"
+            )
+        for name in ("RATELIMIT_FILING", "RATELIMIT_LOGIN"):
+            try:
+                parse_many(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"LAPOR_{name}: {exc}") from exc
+        for name in (
+            "LOGIN_MAX_FAILURES",
+            "LOGIN_ADDRESS_MAX_FAILURES",
+            "LOGIN_FAILURE_WINDOW",
+            "LOGIN_LOCKOUT",
+            "PASSWORD_RESET_LIFETIME",
+            "RETENTION_IDENTITY_DAYS",
+            "RETENTION_ATTACHMENT_DAYS",
+            "RETENTION_OUTBOX_DAYS",
+            "RETENTION_LOGIN_THROTTLE_DAYS",
+            "RETENTION_TOKEN_DAYS",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"LAPOR_{name} must be at least 1")
+        if len(self.AUDIT_KEY) < 32:
+            raise ConfigError(
+                "LAPOR_AUDIT_KEY must be at least 32 characters (secrets.token_hex(32))"
+            )
+        if len(self.PERSONAL_DATA_KEY) < 32:
+            raise ConfigError(
+                "LAPOR_PERSONAL_DATA_KEY must be at least 32 characters (secrets.token_hex(32))"
+            )
         attachments = Path(self.ATTACHMENT_DIR).resolve()
         if any(
             attachments.is_relative_to(p) for p in (ROOT / "api", Path(self.NODE_MODULES).resolve())

@@ -26,7 +26,13 @@ from engine.runtime.workflow import clear_caches
 from tests import pgcluster
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_CONFIG = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "TESTING": True}
+TEST_CONFIG = {
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 8,
+    "TESTING": True,
+    # Tests file many reports from one address; tests/test_rate_limits.py turns limits on.
+    "RATELIMIT_ENABLED": False,
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,10 +92,14 @@ def new_database(
 def database_url(new_database: Callable[[str], str]) -> str:
     """The session database: migrated with Alembic, registry seeded, national SOPs deployed."""
     import sla
+    from api.config import Settings
+    from engine import personal_data
     from engine.seed import loader
     from engine.services import auth, definitions
 
     sla.install()  # deadlines follow tasks in every test, as in every process
+    # the key the apps get too (engine code used without an app needs it as well)
+    personal_data.configure(Settings.from_env().PERSONAL_DATA_KEY)
     url = new_database("lapor_test")
     schema.upgrade(url)
     auth.configure_hasher(time_cost=1, memory_cost=8)
@@ -129,6 +139,7 @@ DYNAMIC_TABLES = (  # children before parents
     "office_hours",
     "sla_policy",
     "clock_setting",
+    "audit_checkpoint",
     "audit_event",
     "human_task",
     "timeline_entry",
@@ -136,6 +147,9 @@ DYNAMIC_TABLES = (  # children before parents
     "attachment",
     "report",
     "auth_token",
+    "api_key",
+    "password_reset_token",
+    "login_throttle",
     "scheduler_heartbeat",
 )
 

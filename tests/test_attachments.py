@@ -412,7 +412,7 @@ def test_gesi_answers_accepted_validated_and_shown_nowhere(
 
     from engine.models import Report
 
-    filed = file_report(client, **GESI)
+    filed = file_report(client, **GESI, gesi_consent=True)
     with factory() as s:
         report = s.scalar(select(Report).where(Report.tracking_id == filed["tracking_id"]))
         assert (report.gender, report.disability, report.vulnerable_group) == tuple(GESI.values())

@@ -486,6 +486,9 @@ def test_tasks_refuse_a_token_after_its_lifetime(client: Any) -> None:
         ({"offset": "-1"}, "offset"),
         ({"offset": "xyz"}, "offset"),
         ({"offset": "9" * 30}, "offset"),
+        ({"limit": " 5"}, "limit"),  # int() would take these; a query integer is ASCII digits
+        ({"limit": "5\u00a0"}, "limit"),
+        ({"offset": "\u0661"}, "offset"),
     ],
 )
 def test_task_list_bad_query(client: Any, query: dict[str, str], field: str) -> None:
@@ -506,6 +509,7 @@ def test_task_list_bad_query(client: Any, query: dict[str, str], field: str) -> 
         ("GET", "", None),
         ("POST", "/claim", None),
         ("POST", "/complete", {"data": {"outcome": "arsipkan", "reason": "Duplikat."}}),
+        ("POST", "/complete-group", {"data": {"outcome": "arsipkan", "reason": "Duplikat."}}),
     ],
 )
 def test_unknown_task_id(client: Any, task_id: int, method: str, suffix: str, payload: Any) -> None:

@@ -33,6 +33,9 @@ def test_spec_lists_every_endpoint_with_error_schema(client: Any) -> None:
         assert "default" in responses, (path, method)
         content = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
         assert any(v["schema"]["$ref"].endswith("/Problem") for v in content.values())
+    for name, response in spec["components"]["responses"].items():  # as errors.problem sends
+        if "content" in response:
+            assert set(response["content"]) == {"application/problem+json"}, name
 
 
 def test_docs_page_uses_the_locally_served_swagger_ui(client: Any) -> None:

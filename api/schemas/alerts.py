@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.schemas.fields import QueryInteger
+
 
 class AlertSchema(Schema):
     id = fields.Integer()
@@ -22,4 +24,4 @@ class AlertInboxSchema(Schema):
 
 class AlertQuerySchema(Schema):
     unread_only = fields.Boolean(load_default=False)
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    limit = QueryInteger(load_default=50, validate=validate.Range(min=1, max=200))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import ValidationError, fields
@@ -22,3 +23,15 @@ class Text(fields.String):
 
 class SafeEmail(Text, fields.Email):
     """An email address that is also storable text."""
+
+
+class QueryInteger(fields.Integer):
+    """A whole number in a query string, in ASCII digits only: marshmallow's Integer takes what
+    Python's int() takes, so " 4", "4" and a no-break space, or Arabic-Indic digits pass as 4."""
+
+    DIGITS = re.compile(r"[+-]?[0-9]+")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not self.DIGITS.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)

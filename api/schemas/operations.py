@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from api.schemas.fields import QueryInteger
 from engine.db import MAX_ID
 
 MAX_INSTANCES = 1000
@@ -23,8 +24,8 @@ def _id(description: str, **kwargs: Any) -> fields.Integer:
 
 
 class IncidentQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+    limit = QueryInteger(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = QueryInteger(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class IncidentSchema(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import Text
+from api.schemas.fields import QueryInteger, Text
 from engine.services import public_feed as pf
 
 
@@ -24,8 +24,8 @@ class FeedQuerySchema(Schema):
         validate=validate.Length(max=16),
         metadata={"description": "a province code (its regencies included) or a regency code"},
     )
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=pf.MAX_PAGE))
-    per_page = fields.Integer(
+    page = QueryInteger(load_default=1, validate=validate.Range(min=1, max=pf.MAX_PAGE))
+    per_page = QueryInteger(
         load_default=pf.PER_PAGE, validate=validate.Range(min=1, max=pf.MAX_PER_PAGE)
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import Text
+from api.schemas.fields import QueryInteger, Text
 
 
 class RegionQuerySchema(Schema):
@@ -25,7 +25,7 @@ class RegionSchema(Schema):
 class InstansiQuerySchema(Schema):
     q = Text(load_default="", validate=validate.Length(max=100))
     region = Text(load_default=None, validate=validate.Length(min=1, max=16))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
+    limit = QueryInteger(load_default=20, validate=validate.Range(min=1, max=50))
 
 
 class InstansiSchema(Schema):

@@ -25,7 +25,15 @@ class ReportCreateSchema(Schema):
     )
     pelapor_email = SafeEmail(load_default=None, allow_none=True, validate=validate.Length(max=254))
     pelapor_phone = Text(load_default=None, allow_none=True, validate=PHONE)
-    # optional GESI answers, kept for statistics only: no public, feed or task view shows them
+    # optional GESI answers, kept for statistics only: no public, feed or task view shows them;
+    # accepted only with the pelapor's explicit consent (`gesi_consent`), else 422
+    gesi_consent = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "the pelapor agrees to give the GESI answers; required (true) when any "
+            "of gender, disability or vulnerable_group is given"
+        },
+    )
     gender = Text(load_default=None, allow_none=True, validate=validate.OneOf(GENDERS))
     disability = Text(load_default=None, allow_none=True, validate=validate.OneOf(DISABILITIES))
     vulnerable_group = Text(

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import Text
+from api.schemas.fields import QueryInteger, Text
 
 MAX_DURATION = 365
 # A query string turns '+' into a space: "2026-03-13T10:00 07:00" meant "...T10:00+07:00".
@@ -24,7 +24,7 @@ class OffsetDateTime(fields.AwareDateTime):
 
 
 def _count(description: str) -> fields.Integer:
-    return fields.Integer(
+    return QueryInteger(
         validate=validate.Range(min=0, max=MAX_DURATION),
         metadata={"description": description},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import Text
+from api.schemas.fields import QueryInteger, Text
 
 
 class LoginSchema(Schema):
@@ -59,8 +59,8 @@ class TaskDetailSchema(TaskSchema):
 
 
 class TaskListQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
+    limit = QueryInteger(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = QueryInteger(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class CompleteSchema(Schema):

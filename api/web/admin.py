@@ -14,6 +14,7 @@ from api.db import db
 from api.schemas.sla_admin import CalendarDaySchema, PolicySetSchema
 from api.web.forms import load_form
 from api.web.pages import add_nav_link, page_blueprint, staff_form, staff_or_login
+from api.web.refusals import refusal
 from engine import clock
 from engine.errors import DomainError
 from sla import admin_calendar, admin_policies
@@ -50,16 +51,10 @@ POLICY_NUMBERS = frozenset({"duration", "reminder", "escalation_every"})
 
 
 def _refused(error: DomainError, shown: list[str] | None = None) -> dict[str, str]:
-    """A service's refusal, shown next to the field it names when the form shows that field
-    (else above the form): a translated sentence for its kind, then the service's words."""
-    kinds = {
-        "forbidden": _("Anda tidak berwenang melakukan perubahan ini."),
-        "not_found": _("Data yang dirujuk tidak ditemukan."),
-        "conflict": _("Perubahan ini bentrok dengan data yang ada."),
-    }
-    sentence = kinds.get(error.code, _("Isian tidak dapat diterima."))
+    """A service's refusal in the page's language (by its code, never the service's English),
+    next to the field it names when the form shows that field, else above the form."""
     field = error.field if error.field in (shown or []) else "_form"
-    return {field: f"{sentence} ({error.message})"}
+    return {field: refusal(error)}
 
 
 def source_label(source: str) -> str:

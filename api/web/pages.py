@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
 
 from api.web import i18n
 from api.web.auth_pages import page_context, protect, signed_in
@@ -99,3 +103,13 @@ def staff_form(*roles: str) -> tuple[Principal, str] | Response:
     if isinstance(staff, Response):
         return staff
     return csrf_refused(staff[1]) or staff
+
+
+ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+
+def local_time(moment: datetime, zone: str, pattern: str) -> str:
+    """`moment` written with the Babel `pattern` in `zone` and the page's language, followed by
+    the zone's Indonesian abbreviation (WIB, WITA or WIT)."""
+    text = format_datetime(moment, pattern, tzinfo=ZoneInfo(zone), locale=str(get_locale() or "id"))
+    return f"{text} {ZONE_NAMES.get(zone, zone)}"

@@ -20,6 +20,7 @@ from api.schemas.registry_admin import (
 )
 from api.web.forms import field_errors, load_form
 from api.web.pages import add_nav_link, page_blueprint, staff_form, staff_or_login
+from api.web.refusals import refusal
 from engine.errors import DomainError
 from engine.services import registry, registry_admin
 from engine.services.auth import Principal
@@ -38,16 +39,10 @@ add_nav_link(
 
 
 def _refused(error: DomainError, shown: list[str]) -> dict[str, str]:
-    """A service's refusal, next to the field it names when the form shows it (else above the
-    form): a translated sentence for its kind, then the service's words."""
-    kinds = {
-        "forbidden": _("Anda tidak berwenang melakukan perubahan ini."),
-        "not_found": _("Data yang dirujuk tidak ditemukan."),
-        "conflict": _("Perubahan ini bentrok dengan data yang ada."),
-    }
-    sentence = kinds.get(error.code, _("Isian tidak dapat diterima."))
+    """A service's refusal in the page's language (by its code, never the service's English),
+    next to the field it names when the form shows that field, else above the form."""
     field = error.field if error.field in shown else "_form"
-    return {field: f"{sentence} ({error.message})"}
+    return {field: refusal(error)}
 
 
 def _national() -> tuple[Principal, str] | Response:

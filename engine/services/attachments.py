@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import re
 import secrets
@@ -31,6 +32,18 @@ from engine.errors import Conflict, InvalidInput, NotFound, TooLarge, Unsupporte
 from engine.models import Attachment, HumanTask, Report
 from engine.services import audit, reports, tasks
 from engine.services.auth import Principal
+
+
+def _drop_debug(record: logging.LogRecord) -> bool:
+    return record.levelno > logging.DEBUG
+
+
+# Pillow logs every EXIF tag's value at DEBUG while it reads a photo, and a photo's Artist or
+# description can name an anonim pelapor: its modules' DEBUG records are dropped whatever level
+# the deployment's logging sets.
+Image.init()
+for _name in [n for n in logging.root.manager.loggerDict if n == "PIL" or n.startswith("PIL.")]:
+    logging.getLogger(_name).addFilter(_drop_debug)
 
 MAX_BYTES = 5 * 1024 * 1024  # per file, as uploaded
 MAX_PER_REPORT = 5

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.db import valid_id
 from engine.errors import Conflict, DomainError, InvalidInput, NotFound
 from engine.models import HumanTask, Report
 from engine.services import audit, tasks
@@ -177,8 +178,12 @@ def complete_group(
     """Complete a main report's task, then the open task of the same milestone on each of its
     duplicates with the same data (the main task first; stops there if it is refused)."""
     with session.begin():
-        task = session.scalar(
-            select(HumanTask).where(HumanTask.id == task_id, tasks.visible_clause(principal))
+        task = (
+            session.scalar(
+                select(HumanTask).where(HumanTask.id == task_id, tasks.visible_clause(principal))
+            )
+            if valid_id(task_id)
+            else None
         )
         if task is None:
             raise NotFound("no such task", field="task_id")

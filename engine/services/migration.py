@@ -76,6 +76,8 @@ def _authorise(principal: Principal, definition: ProcessDefinition) -> None:
             m.role == DESIGNER and m.instansi_id in (None, definition.instansi_id)
         ):
             return
+    if DESIGNER in principal.roles():  # another instansi's designer: its SOPs are not visible
+        raise NotFound(f"no process definition '{definition.key}'", field="key")
     raise Forbidden(
         f"only designers of this process may move its instances ('{definition.key}')",
         field="role",

@@ -71,8 +71,9 @@ class Samples:
 
     @cached_property
     def report(self) -> dict[str, Any]:
-        """A report filed by a citizen (public, not anonymous), waiting for intake."""
-        return self.api.file()
+        """A report filed by a citizen (public, not anonymous, with GESI answers, which its
+        pelapor's status page shows with the form to delete them), waiting for intake."""
+        return self.api.file(gender="perempuan", vulnerable_group="lansia", gesi_consent=True)
 
     @property
     def tracking_id(self) -> str:
@@ -128,6 +129,8 @@ TRACKED = {"tracking_id": "tracking_id"}
 OWNER = {"secret": "secret"}
 PAGES: dict[str, tuple[View, ...]] = {
     "web.login": (View(), View("designer")),
+    "web.forgot_password": (View(),),
+    "web.reset_password": (View(),),  # without a live token: the "link does not work" page
     "designer.page": (View("designer"),),
     # citizen: public
     "citizen.home": (View(),),

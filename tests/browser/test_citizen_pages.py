@@ -1,7 +1,8 @@
 """Citizen (pelapor) pages: filing with field errors in both languages and nothing lost, the
 no-JavaScript region and instansi steps, CSRF refusal, the status page (rahasia needs the secret,
-unknown numbers get a 404 page), replying on tunda, rating, re-sending links; then the whole
-story in a real browser on a 360 px phone."""
+unknown numbers get a 404 page), replying on tunda, rating, re-sending links, the pelapor
+deleting their GESI answers (nobody else can); then the whole story in a real browser on a
+360 px phone."""
 
 from __future__ import annotations
 
@@ -371,6 +372,7 @@ def test_filing_with_attachments_and_gesi(files_client: FlaskClient, factory: An
         "csrf_token": csrf(files_client),
         "gender": "perempuan",
         "vulnerable_group": "lansia",
+        "gesi_consent": "on",
         "lampiran": [
             (io.BytesIO(photo_with_gps()), "jalan.jpg", "image/jpeg"),
             (io.BytesIO(PDF), "surat.pdf", "application/pdf"),
@@ -415,6 +417,7 @@ def test_refused_attachment_shown_next_to_the_field_nothing_filed(
         **GOOD,
         "csrf_token": csrf(files_client),
         "disability": "fisik",
+        "gesi_consent": "on",
         "lampiran": [(io.BytesIO(b"<html><script>x</script>"), "foto.jpg", "image/jpeg")],
     }
     response = files_client.post("/lapor", data=data, content_type="multipart/form-data")
@@ -435,3 +438,127 @@ def test_gesi_values_checked_against_the_choices(client: FlaskClient, factory: A
     assert response.status_code == 422
     assert error_next_to(response.get_data(as_text=True), "gender") == "Pilih salah satu pilihan."
     assert count_reports(factory) == before
+
+
+# --- the pelapor deletes their GESI answers --------------------------------------------------
+
+GESI = {"gender": "perempuan", "vulnerable_group": "lansia"}
+
+
+def gesi_of(factory: Any, tracking_id: str) -> tuple[str | None, ...]:
+    with factory() as s:
+        report = s.scalar(select(Report).where(Report.tracking_id == tracking_id))
+        assert report is not None
+        return (report.gender, report.disability, report.vulnerable_group)
+
+
+def test_only_the_pelapor_deletes_gesi_answers_from_the_status_page(
+    client: FlaskClient, api: Api, factory: Any
+) -> None:
+    filed = api.file(**GESI, gesi_consent=True)
+    tracking, secret = filed["tracking_id"], filed["secret"]
+    action = f'action="/lapor/{tracking}/hapus-data-diri"'
+    public = client.get(f"/lapor/{tracking}").get_data(as_text=True)
+    assert "Jawaban Anda tentang diri Anda" not in public and action not in public
+    assert "Lanjut usia" not in public
+    owner = client.get(f"/lapor/{tracking}?secret={secret}").get_data(as_text=True)
+    assert "Jawaban Anda tentang diri Anda" in owner and action in owner
+    assert "<dt>Jenis kelamin</dt><dd>Perempuan</dd>" in owner
+    assert "<dt>Kelompok rentan</dt><dd>Lanjut usia</dd>" in owner and "Disabilitas" not in owner
+
+    token = csrf(client)
+    form = {"csrf_token": token, "secret": secret}
+    url = f"/lapor/{tracking}/hapus-data-diri"
+    forged = client.post(url, data={**form, "csrf_token": "palsu" * 9})
+    assert forged.status_code == 400 and "Formulir sudah kedaluwarsa" in forged.get_data(True)
+    other = api.file()
+    for secret_tried in (other["secret"], "bukan-rahasia", ""):
+        refused = client.post(url, data={**form, "secret": secret_tried})
+        assert refused.status_code == 404
+        assert "Laporan tidak ditemukan" in refused.get_data(as_text=True)
+    assert (
+        client.post(f"/lapor/{other['tracking_id']}/hapus-data-diri", data=form).status_code == 404
+    )
+    assert gesi_of(factory, tracking) == ("perempuan", None, "lansia")
+
+    deleted = client.post(f"{url}?lang=en", data=form)
+    assert deleted.status_code == 303
+    assert deleted.location == f"/lapor/{tracking}?secret={secret}&done=gesi"
+    html = client.get(deleted.location).get_data(as_text=True)
+    assert "Your answers about yourself have been deleted from this report." in html
+    assert "Your answers about yourself</h2>" not in html and action not in html
+    assert gesi_of(factory, tracking) == (None, None, None)
+
+
+def test_the_pelapor_downloads_their_data_and_deletes_their_identity_from_the_status_page(
+    client: FlaskClient, api: Api, factory: Any
+) -> None:
+    filed = api.file(**GESI, gesi_consent=True)
+    tracking, secret = filed["tracking_id"], filed["secret"]
+    action = f'action="/lapor/{tracking}/hapus-identitas"'
+    public = client.get(f"/lapor/{tracking}").get_data(as_text=True)
+    assert "Data pribadi Anda" not in public and action not in public
+    owner = client.get(f"/lapor/{tracking}?secret={secret}").get_data(as_text=True)
+    assert "Data pribadi Anda" in owner and action in owner
+    link = re.search(r'<a href="(/api/v1/reports/[^"]+/personal-data\?secret=[^"]+)"', owner)
+    assert link
+    data = client.get(link.group(1).replace("&amp;", "&")).get_json()
+    assert data["identity"]["pelapor_email"] == "sentinel@example.org"
+    assert data["gesi"]["gender"] == "perempuan"
+
+    form = {"csrf_token": csrf(client), "secret": secret}
+    url = f"/lapor/{tracking}/hapus-identitas"
+    forged = client.post(url, data={**form, "csrf_token": "palsu" * 9})
+    assert forged.status_code == 400
+    other = api.file()
+    for secret_tried in (other["secret"], "bukan-rahasia", ""):
+        refused = client.post(url, data={**form, "secret": secret_tried})
+        assert refused.status_code == 404
+    with factory() as s:
+        report = s.scalar(select(Report).where(Report.tracking_id == tracking))
+        assert report is not None and report.pelapor_name and not report.anonim
+
+    deleted = client.post(f"{url}?lang=en", data=form)
+    assert deleted.status_code == 303
+    assert deleted.location == f"/lapor/{tracking}?secret={secret}&done=identity"
+    html = client.get(deleted.location).get_data(as_text=True)
+    assert "Your identity has been deleted; this report is now anonymous." in html
+    with factory() as s:
+        report = s.scalar(select(Report).where(Report.tracking_id == tracking))
+        assert report is not None and report.anonim
+        assert (report.pelapor_name, report.pelapor_email, report.gender) == (None, None, None)
+
+
+def test_gesi_answers_without_consent_are_refused_next_to_the_checkbox(
+    client: FlaskClient, factory: Any
+) -> None:
+    before = count_reports(factory)
+    data = {**GOOD, "csrf_token": csrf(client), "gender": "perempuan"}
+    response = client.post("/lapor", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert error_next_to(html, "gesi_consent") == (
+        "Centang persetujuan ini agar jawaban Anda disimpan, atau kosongkan jawabannya."
+    )
+    assert '<option value="perempuan" selected>' in html  # nothing lost
+    assert count_reports(factory) == before
+    tracking, _secret = file_via_form(client, gender="perempuan", gesi_consent="on")
+    with factory() as s:
+        gender = s.scalar(select(Report.gender).where(Report.tracking_id == tracking))
+    assert gender == "perempuan"
+
+
+def test_pelapor_deletes_gesi_answers_in_a_browser(page: Any, live_api: Api, factory: Any) -> None:
+    filed = live_api.file(**GESI, gesi_consent=True)
+    tracking, secret = filed["tracking_id"], filed["secret"]
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(f"/lapor/{tracking}?secret={secret}")
+    answers = page.get_by_role("region", name="Jawaban Anda tentang diri Anda")
+    expect(answers).to_contain_text("Lanjut usia")
+    answers.get_by_role("button", name="Hapus jawaban ini").click()
+    page.wait_for_url(re.compile(r"done=gesi"))
+    expect(page.get_by_role("status")).to_have_text(
+        "Jawaban Anda tentang diri Anda sudah dihapus dari laporan ini."
+    )
+    expect(page.get_by_role("region", name="Jawaban Anda tentang diri Anda")).to_have_count(0)
+    assert gesi_of(factory, tracking) == (None, None, None)

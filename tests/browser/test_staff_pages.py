@@ -196,7 +196,7 @@ def test_create_a_unit(client: FlaskClient, factory: Any) -> None:
     assert error_of(wrong, "code").startswith("Kode unit diawali kode instansi")
     assert 'value="Dinas Pendidikan"' in wrong
     short = html_of(client.post("/admin/unit?lang=en", data={**form, "name": "D"}), 422)
-    assert error_of(short, "name") == "The length is outside the allowed limits."
+    assert error_of(short, "name") == "Too short: at least 2 characters."
     client.get("/admin/pengguna?lang=id")
     made = client.post("/admin/unit", data={**form, "code": "34.04-HALDIK"})
     assert made.status_code == 303
