@@ -24,6 +24,7 @@ from engine import clock, schema
 from engine.db import make_engine, make_session_factory
 from engine.runtime.workflow import clear_caches
 from tests import pgcluster
+from tests.smtp_server import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_CONFIG = {
@@ -266,3 +267,11 @@ def fresh_client(database_url: str) -> Iterator[Callable[[], Any]]:
     yield make
     for application in built:
         db.engine(application).dispose()
+
+
+@pytest.fixture()
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd on a free loopback port) that keeps what it receives."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()

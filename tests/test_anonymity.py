@@ -93,13 +93,6 @@ def every_logger_at_debug() -> Iterator[None]:
 
 
 @pytest.fixture()
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
 def receiver() -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as running:
         yield running
@@ -167,7 +160,7 @@ def page_session(app: Flask, username: str) -> FlaskClient:
 def test_an_anonim_identity_reaches_no_channel_but_the_pelapor(
     app: Flask,
     factory: Any,
-    smtp: SmtpServer,
+    smtp_server: SmtpServer,
     receiver: WebhookReceiver,
     caplog: pytest.LogCaptureFixture,
     every_logger_at_debug: None,
@@ -204,7 +197,7 @@ def test_an_anonim_identity_reaches_no_channel_but_the_pelapor(
         tracking,
         {"tindak_lanjut": "Lubang jalan sudah ditambal oleh tim DPUPKP pada 19 Februari."},
     )
-    settings = SmtpSettings(host=smtp.host, port=smtp.port)
+    settings = SmtpSettings(host=smtp_server.host, port=smtp_server.port)
     while deliver_due(factory, smtp=settings).sent:
         pass
 
@@ -249,7 +242,7 @@ def test_an_anonim_identity_reaches_no_channel_but_the_pelapor(
         outputs[name] = page.get_data(as_text=True)
     assert tracking in outputs["task page"] and tracking in outputs["public page"]
 
-    mails = smtp.received()
+    mails = smtp_server.received()
     to_staff = [m for m in mails if EMAIL not in m["To"]]
     assert any("anon.sup@lapor.test" in m["To"] for m in to_staff), [m["To"] for m in mails]
     assert any(EMAIL in m["To"] for m in mails)  # the pelapor is still told, at their address

@@ -36,11 +36,9 @@ REQUEST, CONFIRM = "/api/v1/auth/password-reset", "/api/v1/auth/password-reset/c
 
 
 @pytest.fixture()
-def smtp() -> Iterator[SmtpServer]:
+def smtp(smtp_server: SmtpServer) -> SmtpServer:
     clock.set_clock(T0)
-    server = SmtpServer().start()
-    yield server
-    server.stop()
+    return smtp_server
 
 
 @pytest.fixture()

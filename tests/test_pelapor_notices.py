@@ -45,11 +45,9 @@ def notices() -> Iterator[None]:
 
 
 @pytest.fixture()
-def smtp() -> Iterator[SmtpServer]:
+def smtp(smtp_server: SmtpServer) -> SmtpServer:
     clock.set_clock(T0)
-    server = SmtpServer().start()
-    yield server
-    server.stop()
+    return smtp_server
 
 
 @pytest.fixture()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,11 +31,9 @@ INFO = "Desa Sardonoharjo, depan pasar, rumah Pak Sentinel."
 
 
 @pytest.fixture()
-def smtp() -> Iterator[SmtpServer]:
+def smtp(smtp_server: SmtpServer) -> SmtpServer:
     clock.set_clock(T0)
-    server = SmtpServer().start()
-    yield server
-    server.stop()
+    return smtp_server
 
 
 @pytest.fixture()
