@@ -5,6 +5,7 @@ each form's errors next to its fields."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, redirect, render_template, request, url_for
@@ -107,6 +108,26 @@ def _after(code: str, done: str, change: registry_admin.RegistryChange) -> Respo
     return redirect(target, code=303)  # type: ignore[return-value]
 
 
+def _apply(
+    principal: Principal,
+    code: str,
+    form: str,
+    values: dict[str, Any],
+    change: Callable[[], registry_admin.RegistryChange],
+    *,
+    done: str,
+    at_new_code: bool = False,
+) -> Response:
+    """Run a registry change for a page form: its page again with the refusal next to the
+    field, or a redirect to the instansi (under its new code when `at_new_code`)."""
+    try:
+        made = change()
+    except DomainError as exc:
+        errors = _refused(exc, FORMS[form])
+        return _page(principal, code, status=exc.status, failed=form, errors=errors, values=values)
+    return _after(made.code if at_new_code else code, done, made)
+
+
 @blp.post("/admin/instansi/<code>/nama")
 def rename(code: str) -> Response:
     staff = staff_form(NATIONAL)
@@ -115,16 +136,17 @@ def rename(code: str) -> Response:
     data, errors, values = load_form(InstansiRenameSchema(), FORMS["rename"])
     if data is None:
         return _page(staff[0], code, status=422, failed="rename", errors=errors, values=values)
-    try:
-        change = registry_admin.rename(
+    return _apply(
+        staff[0],
+        code,
+        "rename",
+        values,
+        lambda: registry_admin.rename(
             db.session(), principal=staff[0], code=code, name=data["name"]
-        )
-    except DomainError as exc:
-        errors = _refused(exc, FORMS["rename"])
-        return _page(
-            staff[0], code, status=exc.status, failed="rename", errors=errors, values=values
-        )
-    return _after(change.code, "renamed", change)
+        ),
+        done="renamed",
+        at_new_code=True,
+    )
 
 
 @blp.post("/admin/instansi/<code>/gabung")
@@ -135,16 +157,16 @@ def merge(code: str) -> Response:
     data, errors, values = load_form(InstansiMergeSchema(), FORMS["merge"])
     if data is None:
         return _page(staff[0], code, status=422, failed="merge", errors=errors, values=values)
-    try:
-        change = registry_admin.merge(
+    return _apply(
+        staff[0],
+        code,
+        "merge",
+        values,
+        lambda: registry_admin.merge(
             db.session(), principal=staff[0], source_code=code, target_code=data["into"]
-        )
-    except DomainError as exc:
-        errors = _refused(exc, FORMS["merge"])
-        return _page(
-            staff[0], code, status=exc.status, failed="merge", errors=errors, values=values
-        )
-    return _after(code, "merged", change)
+        ),
+        done="merged",
+    )
 
 
 @blp.post("/admin/instansi/<code>/pecah")
@@ -165,18 +187,18 @@ def split(code: str) -> Response:
         if "units" in errors and not values["units"]:
             errors["units"] = _("Pilih paling sedikit satu unit kerja.")
         return _page(staff[0], code, status=422, failed="split", errors=errors, values=values)
-    try:
-        change = registry_admin.split(
+    return _apply(
+        staff[0],
+        code,
+        "split",
+        values,
+        lambda: registry_admin.split(
             db.session(),
             principal=staff[0],
             source_code=code,
             new_code=data["code"],
             new_name=data["name"],
             unit_codes=data["units"],
-        )
-    except DomainError as exc:
-        errors = _refused(exc, FORMS["split"])
-        return _page(
-            staff[0], code, status=exc.status, failed="split", errors=errors, values=values
-        )
-    return _after(code, "split", change)
+        ),
+        done="split",
+    )
