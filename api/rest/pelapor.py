@@ -12,10 +12,8 @@ from api.db import db
 from api.rest.blueprint import Blueprint
 from api.schemas.pelapor import (
     GesiDeletedSchema,
-    GesiDeleteSchema,
     IdentityDeletedSchema,
-    IdentityDeleteSchema,
-    PersonalDataQuerySchema,
+    PelaporSecretSchema,
     PersonalDataSchema,
     ResendAcceptedSchema,
     ResendLinkSchema,
@@ -53,7 +51,7 @@ class ResendLink(MethodView):
 
 @blp.route("/<string:tracking_id>/gesi/delete")
 class GesiDelete(MethodView):
-    @blp.arguments(GesiDeleteSchema)
+    @blp.arguments(PelaporSecretSchema)
     @blp.response(200, GesiDeletedSchema)
     def post(self, data: dict[str, Any], tracking_id: str) -> dict[str, Any]:
         """Delete the optional GESI answers (gender, disability, vulnerable group) given when
@@ -68,7 +66,7 @@ class GesiDelete(MethodView):
 
 @blp.route("/<string:tracking_id>/personal-data")
 class PersonalData(MethodView):
-    @blp.arguments(PersonalDataQuerySchema, location="query")
+    @blp.arguments(PelaporSecretSchema, location="query")
     @blp.response(200, PersonalDataSchema)
     def get(self, query: dict[str, Any], tracking_id: str) -> dict[str, Any]:
         """Everything held about the pelapor of this report: identity and contact, GESI
@@ -93,7 +91,7 @@ class PersonalData(MethodView):
 
 @blp.route("/<string:tracking_id>/identity/delete")
 class IdentityDelete(MethodView):
-    @blp.arguments(IdentityDeleteSchema)
+    @blp.arguments(PelaporSecretSchema)
     @blp.response(200, IdentityDeletedSchema)
     def post(self, data: dict[str, Any], tracking_id: str) -> dict[str, Any]:
         """Delete the pelapor's identity from this report: name, email, phone, GESI answers and

@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.datastructures import FileStorage
 
-from api.schemas.fields import Text
+from api.schemas.fields import Text, pelapor_secret
 from engine.services import attachments
 
 
@@ -30,11 +30,7 @@ class AttachmentUploadSchema(Schema):
             "Images are re-encoded without their metadata (EXIF, GPS, XMP, ICC)."
         },
     )
-    secret = Text(
-        required=True,
-        validate=validate.Length(min=8, max=128),
-        metadata={"description": "the pelapor's secret"},
-    )
+    secret = pelapor_secret()
 
 
 class AttachmentQuerySchema(Schema):

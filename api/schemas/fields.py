@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from engine.text import storable_problem
 
@@ -35,3 +35,12 @@ class QueryInteger(fields.Integer):
         if isinstance(value, str) and not self.DIGITS.fullmatch(value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+def pelapor_secret() -> Text:
+    """The pelapor's secret of a report, the one credential of every pelapor request."""
+    return Text(
+        required=True,
+        validate=validate.Length(min=8, max=128),
+        metadata={"description": "the pelapor's secret of the report"},
+    )

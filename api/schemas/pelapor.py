@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import SafeEmail, Text
+from api.schemas.fields import SafeEmail, pelapor_secret
 from engine.services import gesi, privacy
 
 
@@ -24,12 +24,10 @@ class ResendAcceptedSchema(Schema):
     )
 
 
-class GesiDeleteSchema(Schema):
-    secret = Text(
-        required=True,
-        validate=validate.Length(min=8, max=128),
-        metadata={"description": "the pelapor's secret of the report"},
-    )
+class PelaporSecretSchema(Schema):
+    """What a pelapor request on their own report carries: the report's secret."""
+
+    secret = pelapor_secret()
 
 
 class GesiDeletedSchema(Schema):
@@ -38,14 +36,6 @@ class GesiDeletedSchema(Schema):
         fields.String(validate=validate.OneOf(gesi.FIELDS)),
         required=True,
         metadata={"description": "the answers that were deleted now (empty: none were left)"},
-    )
-
-
-class PersonalDataQuerySchema(Schema):
-    secret = Text(
-        required=True,
-        validate=validate.Length(min=8, max=128),
-        metadata={"description": "the pelapor's secret of the report"},
     )
 
 
@@ -98,14 +88,6 @@ class PersonalDataSchema(Schema):
         fields.Nested(HeldEmailSchema),
         required=True,
         metadata={"description": "the notifications emailed to the pelapor"},
-    )
-
-
-class IdentityDeleteSchema(Schema):
-    secret = Text(
-        required=True,
-        validate=validate.Length(min=8, max=128),
-        metadata={"description": "the pelapor's secret of the report"},
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.fields import SafeEmail, Text
+from api.schemas.fields import SafeEmail, Text, pelapor_secret
 from engine.models.reports import CLASSIFICATIONS, DISABILITIES, GENDERS, VULNERABLE_GROUPS
 from engine.services.reports import REPLY_KINDS
 
@@ -86,7 +86,7 @@ class SecretQuerySchema(Schema):
 
 
 class ReplySchema(Schema):
-    secret = Text(required=True, validate=validate.Length(min=8, max=128))
+    secret = pelapor_secret()
     kind = Text(required=True, validate=validate.OneOf(REPLY_KINDS))
     text = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     rating = fields.Integer(

@@ -24,7 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.schemas.pelapor import GesiDeleteSchema, ResendLinkSchema
+from api.schemas.pelapor import PelaporSecretSchema, ResendLinkSchema
 from api.schemas.registry_admin import (
     InstansiMergeSchema,
     InstansiRenameSchema,
@@ -45,7 +45,7 @@ FORM_SCHEMAS = (
     ReportCreateSchema,
     ReplySchema,
     ResendLinkSchema,
-    GesiDeleteSchema,
+    PelaporSecretSchema,
     CalendarDaySchema,
     PolicySetSchema,
     InstansiRenameSchema,
