@@ -10,6 +10,7 @@ reset forms use the login form's double-submit CSRF cookie (nobody is signed in 
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
@@ -20,7 +21,7 @@ from api.rest.auth import login_throttle, reset_lifetime
 from api.web import i18n, session
 from api.web.forms import csrf_refused
 from engine.errors import InvalidInput, Unauthorized
-from engine.services import auth
+from engine.services import auth, sso_config
 from engine.services.auth import LockedOut, Principal
 from engine.services.staff_admin import MIN_PASSWORD
 from engine.text import storable_problem
@@ -103,6 +104,7 @@ def _form(status: int = 200, *, error: str | None = None, username: str = "") ->
             username=username,
             login_csrf=token,
             next=safe_next(request.values.get("next"), ""),
+            sso_choices=sso_config.enabled_choices(db.session()),
         ),
         status=status,
     )
@@ -144,12 +146,18 @@ def login_post() -> Response:
         return _form(429, error=message, username=username)
     except Unauthorized:
         return _form(401, error=_("Nama pengguna atau kata sandi salah."), username=username)
+    return begin_session(token, row.expires_at, request.form.get("next"))
+
+
+def begin_session(token: str, expires_at: datetime, target: str | None) -> Response:
+    """Sign this browser in with a new login token (password or SSO alike): end the session it
+    had, set the session cookie, and go to `target` (a path here) or the user's home."""
     replaced = session.token()
     if replaced:  # signing in again ends the session this browser had
         auth.logout(db.session(), token=replaced)
     principal = auth.authenticate(db.session(), token=token)
-    response = redirect(safe_next(request.form.get("next"), home_of(principal)), code=303)
-    session.start(response, token, row.expires_at)
+    response = redirect(safe_next(target, home_of(principal)), code=303)
+    session.start(response, token, expires_at)
     return response
 
 

@@ -245,15 +245,7 @@ def login(
         user = session.scalar(select(User).where(User.username == username))
         if password_matches(user, password) and user is not None:
             clear_failures(session, username=username)  # the address keeps its own count
-            token = secrets.token_urlsafe(32)
-            issued = AuthToken(
-                token_hash=token_hash(token),
-                user_id=user.id,
-                created_at=now,
-                expires_at=now + TOKEN_LIFETIME,
-            )
-            session.add(issued)
-            return token, issued
+            return issue_token(session, user_id=user.id, now=now)
         refusal: DomainError = Unauthorized("wrong username or password", field="password")
         for scope, subject in subjects:
             limit = limits.max_failures if scope == USERNAME else limits.address_max_failures
@@ -272,6 +264,20 @@ def login(
                 )
                 refusal = _locked(now + limits.lockout, now)
     raise refusal
+
+
+def issue_token(session: Session, *, user_id: int, now: datetime) -> tuple[str, AuthToken]:
+    """A new bearer token (the web session's too) for the user; only its hash is stored. Every
+    way of signing in (password, SSO) gets its token here; caller commits."""
+    token = secrets.token_urlsafe(32)
+    issued = AuthToken(
+        token_hash=token_hash(token),
+        user_id=user_id,
+        created_at=now,
+        expires_at=now + TOKEN_LIFETIME,
+    )
+    session.add(issued)
+    return token, issued
 
 
 def clear_failures(session: Session, *, username: str) -> None:
