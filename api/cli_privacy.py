@@ -27,9 +27,12 @@ def policy_of(settings: Settings) -> Policy:
         identity_days=settings.RETENTION_IDENTITY_DAYS,
         attachment_days=settings.RETENTION_ATTACHMENT_DAYS,
         outbox_days=settings.RETENTION_OUTBOX_DAYS,
+        email_content_days=settings.RETENTION_EMAIL_CONTENT_DAYS,
         login_throttle_days=settings.RETENTION_LOGIN_THROTTLE_DAYS,
         token_days=settings.RETENTION_TOKEN_DAYS,
         attachment_dir=settings.ATTACHMENT_DIR,
+        export_hours=settings.RETENTION_EXPORT_HOURS,
+        export_dir=settings.EXPORT_DIR,
     )
 
 
@@ -42,7 +45,8 @@ def privacy() -> None:
 @click.option("--dry-run", is_flag=True, help="only count what would be removed")
 def purge(dry_run: bool) -> None:
     """Remove personal data past its retention: identities and attachments of reports closed
-    long ago, delivered emails, old login counters and spent tokens."""
+    long ago, delivered emails' addresses and texts, then the emails themselves, messages given
+    up on, old login counters and spent tokens."""
     import sla
     from api.cli import _sessions, _settings  # here, so api.cli may import this module freely
     from sla import retention

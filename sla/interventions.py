@@ -97,12 +97,20 @@ def _act(
             report, found = _visible(session, principal, tracking_id)
             task = _open_task(session, report, lock=True)
             if task is None:
-                raise Conflict("the report has no open task to act on", field="tracking_id")
+                raise Conflict(
+                    "the report has no open task to act on",
+                    field="tracking_id",
+                    code="no_open_task",
+                )
             actor = _acting(session, principal, [e for e in found if e.task_id == task.id])
             if actor is None and NATIONAL in principal.roles():
                 actor = deadlines.national_instansi(session), NATIONAL
             if actor is None:
-                raise Conflict("the open task was not escalated to you", field="tracking_id")
+                raise Conflict(
+                    "the open task was not escalated to you",
+                    field="tracking_id",
+                    code="not_escalated",
+                )
             # a new instance version, so a task completion racing this action gets 409
             session.get_one(ProcessInstance, task.instance_id).updated_at = clock.now()
             after, details = change(report, task, actor)
@@ -120,7 +128,9 @@ def _act(
             )
             return {"action": action, "tracking_id": tracking_id, "task": after, **details}
     except StaleDataError as exc:
-        raise Conflict("the report changed meanwhile; reload", field="tracking_id") from exc
+        raise Conflict(
+            "the report changed meanwhile; reload", field="tracking_id", code="changed_meanwhile"
+        ) from exc
 
 
 def next_level(session: Session, task: HumanTask) -> int:
@@ -155,7 +165,11 @@ def remind(
         holder = session.get(User, task.assignee_id) if task.assignee_id else None
         users = [holder] if holder is not None else escalation.offered_to(session, task)
         if not users:
-            raise Conflict("nobody holds this task: reassign or take it over", field="tracking_id")
+            raise Conflict(
+                "nobody holds this task: reassign or take it over",
+                field="tracking_id",
+                code="nobody_holds",
+            )
         name, due = actor[0].name, f"{task.due_at:%Y-%m-%d %H:%M} UTC" if task.due_at else "-"
         title = f"Pengingat dari {name}: laporan {report.tracking_id}"
         body = (
@@ -275,7 +289,7 @@ def take_over(session: Session, *, principal: Principal, tracking_id: str, reaso
     def change(report: Report, task: HumanTask, actor: Actor) -> tuple[HumanTask, Summary]:
         role, instansi_id = actor[1], None if actor[1] == NATIONAL else actor[0].id
         if task.assignee_id == principal.user_id and task.role == role:
-            raise Conflict("you already hold this task", field="tracking_id")
+            raise Conflict("you already hold this task", field="tracking_id", code="already_held")
         task.role, task.instansi_id, task.unit_id = role, instansi_id, None
         task.assignee_id, task.claimed_at = principal.user_id, clock.now()
         level = next_level(session, task)

@@ -6,10 +6,13 @@
 | --- | --- | --- |
 | identity | the pelapor's identity on a closed report (engine.services.privacy.erase) | closing |
 | attachments | the files of a closed report, rows and bytes | closing |
+| email_content | a delivered email's address and text (the row stays: delivery logs) | delivery |
 | outbox | delivered emails and webhooks (they hold addresses and texts) | delivery |
+| outbox_dead | messages given up on (dead) | the last attempt |
 | login_throttle | failed-login counters no longer locking anyone | their window's start |
 | auth_tokens | API bearer tokens expired or revoked | expiry or revocation |
 | password_reset_tokens | reset tokens expired, used or replaced | the earliest of those |
+| exports | report export files (the job row stays, `expired`) | the export's end |
 
 Work goes in batches, each batch its own transaction; an item that fails (identity, attachment)
 is rolled back alone, logged and left for the next run, and the rest go on. The scheduler runs
@@ -23,28 +26,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from engine import clock, status
-from engine.models import Attachment, AuthToken, Report
+from engine.models import Attachment, AuthToken, ExportJob, Report
 from engine.models.users import LoginThrottle, PasswordResetToken
-from engine.services import audit, privacy
+from engine.services import audit, exports, privacy
 from sla import outbox
 from sla.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
+EMPTIED = {"recipient": "", "body": ""}  # an email's content once its retention is over
 CLASSES = (
     "identity",
     "attachments",
+    "email_content",
     "outbox",
+    "outbox_dead",
     "login_throttle",
     "auth_tokens",
     "password_reset_tokens",
 )
+EXPORTS = "exports"  # a class only when the policy names the export folder
 Progress = Callable[[str, int], None]  # (class, done so far in it)
 
 
@@ -56,9 +64,12 @@ class Policy:
     identity_days: int = 730
     attachment_days: int = 730
     outbox_days: int = 90
+    email_content_days: int = 7
     login_throttle_days: int = 1
     token_days: int = 30
     attachment_dir: str | None = None
+    export_hours: int = 24  # hours, not days: export files are copies made for the moment
+    export_dir: str | None = None
 
 
 @dataclass
@@ -81,6 +92,8 @@ def purge(
     """Remove every class's data older than `policy` allows at `now` (default: the clock)."""
     now = now or clock.now()
     result = Purged({name: 0 for name in CLASSES})
+    if policy.export_dir:
+        result.counts[EXPORTS] = 0
 
     def step(name: str, done: int) -> None:
         result.counts[name] += done
@@ -97,6 +110,18 @@ def purge(
     sent = (OutboxMessage.status == outbox.SENT) & (
         OutboxMessage.sent_at < now - timedelta(days=policy.outbox_days)
     )
+    # a delivered email keeps its id, kind, status and times; its address and text go early
+    # (they may carry a pelapor's secret tracking link or a password reset link)
+    mailed = (
+        (OutboxMessage.channel == "email")
+        & (OutboxMessage.status == outbox.SENT)
+        & (OutboxMessage.sent_at < now - timedelta(days=policy.email_content_days))
+        & ((OutboxMessage.recipient != "") | (OutboxMessage.body != ""))
+    )
+    # a dead message's last attempt is its next_attempt_at (sla.outbox sets it when giving up)
+    dead = (OutboxMessage.status == outbox.DEAD) & (
+        OutboxMessage.next_attempt_at < now - timedelta(days=policy.outbox_days)
+    )
     throttle_cutoff = now - timedelta(days=policy.login_throttle_days)
     throttled = (LoginThrottle.window_started_at < throttle_cutoff) & or_(
         LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now
@@ -108,14 +133,19 @@ def purge(
         PasswordResetToken.used_at < token_cutoff,
         PasswordResetToken.revoked_at < token_cutoff,
     )
+    export_cutoff = now - timedelta(hours=policy.export_hours)
+    expiring = [(EXPORTS, ExportJob.id, exports.expired_clause(export_cutoff))]
     if dry_run:
         for name, column, where in (
             ("identity", Report.id, identity),
             ("attachments", Attachment.id, attachments),
+            ("email_content", OutboxMessage.id, mailed),
             ("outbox", OutboxMessage.id, sent),
+            ("outbox_dead", OutboxMessage.id, dead),
             ("login_throttle", LoginThrottle.id, throttled),
             ("auth_tokens", AuthToken.id, tokens),
             ("password_reset_tokens", PasswordResetToken.id, resets),
+            *(expiring if policy.export_dir else []),
         ):
             with factory() as session:
                 step(name, session.scalar(select(func.count(column)).where(where)) or 0)
@@ -133,13 +163,17 @@ def purge(
         "attachments",
         lambda s, i: _remove_attachment(s, i, store),
     )
+    _update_rows(factory, OutboxMessage.id, mailed, EMPTIED, batch, step, "email_content")
     for name, column, where in (
         ("outbox", OutboxMessage.id, sent),
+        ("outbox_dead", OutboxMessage.id, dead),
         ("login_throttle", LoginThrottle.id, throttled),
         ("auth_tokens", AuthToken.id, tokens),
         ("password_reset_tokens", PasswordResetToken.id, resets),
     ):
         _delete_rows(factory, column, where, batch, step, name)
+    if policy.export_dir:
+        step(EXPORTS, exports.purge(factory, before=export_cutoff, directory=policy.export_dir))
     return result
 
 
@@ -230,6 +264,33 @@ def _delete_rows(
                 session.execute(
                     delete(table)
                     .where(column.in_(ids))
+                    .execution_options(synchronize_session=False)
+                )
+        if not ids:
+            return
+        step(name, len(ids))
+
+
+def _update_rows(
+    factory: sessionmaker,
+    column: InstrumentedAttribute[int],
+    where: ColumnElement[bool],
+    values: dict[str, Any],
+    batch: int,
+    step: Progress,
+    name: str,
+) -> None:
+    """Set `values` on matching rows by id, `batch` at a time, each batch its own transaction
+    (`where` must no longer match a row once it has the values)."""
+    table = column.class_
+    while True:
+        with factory() as session, session.begin():
+            ids = list(session.scalars(select(column).where(where).order_by(column).limit(batch)))
+            if ids:
+                session.execute(
+                    update(table)
+                    .where(column.in_(ids))
+                    .values(**values)
                     .execution_options(synchronize_session=False)
                 )
         if not ids:

@@ -319,9 +319,15 @@ def test_checkpoints_sign_only_chains_that_advanced(api: Api, factory: Any) -> N
 
 
 def test_cli_verify_and_checkpoint(
-    api: Api, factory: Any, db_engine: Engine, database_url: str, monkeypatch: Any
+    api: Api,
+    factory: Any,
+    db_engine: Engine,
+    database_url: str,
+    monkeypatch: Any,
+    tmp_path: Any,
 ) -> None:
     monkeypatch.setenv("LAPOR_DATABASE_URL", database_url)
+    monkeypatch.setenv("LAPOR_AUDIT_ANCHOR_PATH", str(tmp_path / "anchor.jsonl"))
     report_id, tracking, rows = filed(api, factory)
     runner = CliRunner()
     clean = runner.invoke(main, ["audit", "verify"])

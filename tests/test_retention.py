@@ -1,7 +1,7 @@
 """Retention per data class: identities and attachments of reports closed long ago, delivered
-emails, login counters and spent tokens go when their time is up, and nothing earlier; one item
-that cannot be purged does not stop the rest; `lapor privacy purge` does the same by hand. The
-test clock moves; nothing sleeps."""
+emails (their address and text first), dead ones, login counters and spent tokens go when their
+time is up, and nothing earlier; one item that cannot be purged does not stop the rest; `lapor
+privacy purge` does the same by hand. The test clock moves; nothing sleeps."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 
 from api.cli import main
 from engine import clock
+from engine.errors import Conflict
 from engine.models import Attachment, AuditEvent, AuthToken, Report, User
 from engine.models.users import LoginThrottle, PasswordResetToken
-from sla import retention
+from sla import outbox, retention
 from sla.mailer import SmtpSettings
 from sla.models import OutboxMessage
 from sla.outbox import deliver_due
@@ -122,15 +123,11 @@ def counts(factory: Any) -> dict[str, int]:
 
 
 def test_each_class_goes_when_its_time_is_up_and_not_before(
-    api: Api, factory: Any, policy: retention.Policy, folder: Path
+    api: Api, factory: Any, policy: retention.Policy, folder: Path, smtp_server: SmtpServer
 ) -> None:
     closed = closed_report(api)
     still_open = api.file(**GESI)
-    smtp = SmtpServer().start()
-    try:
-        deliver_due(factory, smtp=SmtpSettings(host=smtp.host, port=smtp.port))
-    finally:
-        smtp.stop()
+    deliver_due(factory, smtp=SmtpSettings(host=smtp_server.host, port=smtp_server.port))
     bad = api.call("POST", "/api/v1/auth/login", json={"username": "nasional", "password": "x"})
     assert bad.status_code == 401
     spent_tokens(factory)
@@ -145,7 +142,9 @@ def test_each_class_goes_when_its_time_is_up_and_not_before(
     assert day_two.counts == {
         "identity": 0,
         "attachments": 0,
+        "email_content": 0,
         "outbox": 0,
+        "outbox_dead": 0,
         "login_throttle": before["login_throttle"],
         "auth_tokens": 0,
         "password_reset_tokens": 0,
@@ -156,7 +155,9 @@ def test_each_class_goes_when_its_time_is_up_and_not_before(
     assert dry.counts == {
         "identity": 0,
         "attachments": 1,
+        "email_content": 2,  # emptied first, then deleted: both classes count them
         "outbox": 2,
+        "outbox_dead": 0,
         "login_throttle": 0,
         "auth_tokens": before["auth_tokens"]
         - 1,  # the handlers' logins, and ours; not the valid one
@@ -187,6 +188,79 @@ def test_each_class_goes_when_its_time_is_up_and_not_before(
 
     again = retention.purge(factory, policy=policy)
     assert sum(again.counts.values()) == 0
+
+
+def outbox_row(factory: Any, recipient: str) -> OutboxMessage:
+    with factory() as s:
+        row = s.scalar(select(OutboxMessage).where(OutboxMessage.recipient == recipient))
+        assert row is not None
+        return row
+
+
+def test_delivered_emails_lose_address_and_text_early_and_dead_ones_go(
+    api: Api,
+    factory: Any,
+    policy: retention.Policy,
+    smtp_server: SmtpServer,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A re-sent tracking link mail carries the pelapor's new secret: once delivered, its
+    address and text go after `email_content_days`; the row stays for the delivery log. A mail
+    given up on (dead) goes after `outbox_days` from its last attempt."""
+    smtp = SmtpSettings(host=smtp_server.host, port=smtp_server.port)
+    bounced = "bounce.warga@example.org"  # the test server refuses it (550) every time
+    for email in (REPORT["pelapor_email"], bounced):
+        api.file(pelapor_email=email)
+        response = api.call("POST", "/api/v1/reports/resend-link", json={"email": email})
+        assert response.status_code == 202, response.get_json()
+    assert deliver_due(factory, smtp=smtp).sent == 1
+    [mail] = smtp_server.received()
+    assert "?secret=" in str(mail.get_content())
+    clock.set_clock(T0 + timedelta(hours=25))  # past the 24-hour retry window
+    assert deliver_due(factory, smtp=smtp).dead == 1
+    sent = outbox_row(factory, REPORT["pelapor_email"])
+    dead = outbox_row(factory, bounced)
+    assert (sent.status, dead.status) == ("sent", "dead") and "?secret=" in sent.body
+
+    early = retention.purge(factory, T0 + 6 * DAY, policy=policy)
+    assert early.counts["email_content"] == 0
+    week = T0 + 8 * DAY
+    dry = retention.purge(factory, week, policy=policy, dry_run=True)
+    assert (dry.counts["email_content"], dry.counts["outbox"], dry.counts["outbox_dead"]) == (
+        1,
+        0,
+        0,
+    )
+    assert retention.purge(factory, week, policy=policy).counts == dry.counts
+    with factory() as s:
+        kept = s.get_one(OutboxMessage, sent.id)
+        still_dead = s.get_one(OutboxMessage, dead.id)
+        with_secret = select(func.count()).where(
+            OutboxMessage.status == "sent", OutboxMessage.body.contains("secret=")
+        )
+        assert s.scalar(with_secret) == 0
+    assert (kept.recipient, kept.body) == ("", "")
+    kept_fields = ("event_id", "channel", "subject", "status", "attempts", "created_at", "sent_at")
+    assert all(getattr(kept, f) == getattr(sent, f) for f in kept_fields)
+    assert still_dead.recipient == bounced  # a dead mail is not delivered: it goes whole, later
+    assert retention.purge(factory, week, policy=policy).counts["email_content"] == 0
+    with factory() as s, pytest.raises(Conflict) as refused:  # nothing left to re-send
+        outbox.resend(s, message_id=sent.id)
+    assert refused.value.code == "content_removed"
+    answer = api.call("POST", f"/api/v1/admin/outbox/{sent.id}/resend", token=api.login("nasional"))
+    assert (answer.status_code, answer.get_json()["code"]) == (409, "content_removed")
+
+    monkeypatch.setenv("LAPOR_DATABASE_URL", database_url)
+    clock.set_clock(T0 + timedelta(hours=25) + 91 * DAY)
+    listed = CliRunner().invoke(main, ["privacy", "purge", "--dry-run"])
+    assert listed.exit_code == 0, listed.output
+    for line in ("email_content: 0", "outbox: 1", "outbox_dead: 1"):
+        assert f"{line} would remove" in listed.stdout
+    gone = retention.purge(factory, policy=policy)
+    assert (gone.counts["outbox"], gone.counts["outbox_dead"]) == (1, 1)
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_one_item_that_cannot_be_purged_does_not_stop_the_rest(

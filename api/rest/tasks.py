@@ -43,7 +43,8 @@ class Tasks(MethodView):
     @blp.arguments(TaskListQuerySchema, location="query")
     @blp.response(200, TaskSchema(many=True))
     def get(self, query: dict[str, Any]) -> Any:
-        """My tasks and my instansi/unit's open tasks, soonest due first."""
+        """My tasks and my instansi/unit's open tasks, soonest due first; `scope=all`: every
+        instansi's open tasks (national admins, to read; they act through supervision)."""
         return with_sla(tasks.list_for(db.session(), principal=current_principal(), **query))
 
 
@@ -52,8 +53,9 @@ class TaskById(MethodView):
     @blp.doc(security=SECURITY)
     @blp.response(200, TaskDetailSchema)
     def get(self, task_id: int) -> dict[str, Any]:
-        """One task with its report and the JSON Schema of its form."""
-        view = tasks.get(db.session(), principal=current_principal(), task_id=task_id)
+        """One task with its report and the JSON Schema of its form (national admins read
+        every instansi's tasks)."""
+        view = tasks.read(db.session(), principal=current_principal(), task_id=task_id)
         (body,) = with_sla([view.task])
         return {**body, "form_schema": view.form_schema, "report": view.report}
 

@@ -59,6 +59,14 @@ class TaskDetailSchema(TaskSchema):
 
 
 class TaskListQuerySchema(Schema):
+    scope = fields.String(
+        load_default="work",
+        validate=validate.OneOf(("work", "all")),
+        metadata={
+            "description": "work: tasks I may act on; all: every instansi's open tasks, to "
+            "read (national admins only, 403 for others)"
+        },
+    )
     limit = QueryInteger(load_default=50, validate=validate.Range(min=1, max=200))
     offset = QueryInteger(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 

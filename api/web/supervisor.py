@@ -23,6 +23,7 @@ from api.db import db
 from api.web import session
 from api.web.forms import csrf_refused
 from api.web.pages import add_nav_link, page_blueprint, staff_or_login
+from api.web.refusals import refusal
 from engine.errors import Conflict, DomainError, Forbidden, NotFound
 from engine.services.auth import Principal
 from sla import interventions, supervised, views
@@ -33,6 +34,10 @@ SHOWN_IN = ZoneInfo("Asia/Jakarta")
 MAX_TEXT = interventions.MAX_TEXT
 MAX_DAYS = interventions.MAX_WORKING_DAYS
 ACTIONS = ("ingatkan", "tenggat", "alihkan", "ambil-alih")
+# refusals of sla.interventions shown above the form, by code (api.web.refusals has each sentence)
+INTERVENTION_CODES = frozenset(
+    {"nobody_holds", "already_held", "not_escalated", "no_open_task", "changed_meanwhile"}
+)
 
 
 def _unread(principal: Principal) -> int:
@@ -252,7 +257,7 @@ def _reason(errors: dict[str, str], text: str) -> None:
         errors["reason"] = _("Isi alasan, paling banyak %(max)s karakter.", max=MAX_TEXT)
 
 
-def _message_of(exc: DomainError) -> tuple[str, str]:
+def message_of(exc: DomainError) -> tuple[str, str]:
     """The form field an error belongs to, and its message in the page's language."""
     field = exc.field or "form"
     if field == "reason":
@@ -269,10 +274,8 @@ def _message_of(exc: DomainError) -> tuple[str, str]:
         return "target", _("Pilih unit kerja atau instansi lain dari daftar.")
     if field == "status":
         return "form", _("Status laporan tidak mengizinkan pemindahan ini.")
-    if isinstance(exc, Conflict) and "nobody holds" in exc.message:
-        return "form", _("Belum ada petugas yang memegang tugas ini: alihkan atau ambil alih.")
-    if isinstance(exc, Conflict) and "already hold" in exc.message:
-        return "form", _("Anda sudah memegang tugas ini.")
+    if exc.code in INTERVENTION_CODES:
+        return "form", refusal(exc)
     if isinstance(exc, Conflict):
         return "form", _(
             "Tugas terbuka laporan ini tidak dieskalasi kepada Anda atau sudah berubah."
@@ -296,7 +299,7 @@ def _intervene(tracking_id: str, action: str, run: Callable[[Principal], Any]) -
         except NotFound:
             return Response(render_template("supervisor/not_found.html"), status=404)
         except DomainError as exc:
-            where, message = _message_of(exc)
+            where, message = message_of(exc)
             errors[where], status = message, exc.status
         else:
             return _see_other("supervisor.report", tracking_id=tracking_id, selesai=action)

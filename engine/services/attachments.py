@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from engine import clock, status
 from engine.db import valid_id
 from engine.errors import Conflict, InvalidInput, NotFound, TooLarge, UnsupportedType
-from engine.models import Attachment, HumanTask, Report
+from engine.models import Attachment, HumanTask, Instansi, Report
 from engine.services import audit, reports, tasks
 from engine.services.auth import Principal
 
@@ -248,7 +248,13 @@ class AttachmentView:
     original_name: str | None  # None for staff when the report is anonim
 
 
+SUPERVISING_ROLES = frozenset({"supervisor", "admin_instansi"})
+
+
 def _may_see(session: Session, who: Principal | Pelapor, report: Report) -> bool:
+    """The pelapor (by the secret); staff who see one of the report's tasks; supervisors of
+    the instansi handling it now (theirs or one below it in their supervised tree), unless the
+    report is rahasia (only the pelapor and its handlers see those)."""
     if isinstance(who, Pelapor):
         return reports.secret_matches(report, who.secret)
     task = session.scalar(
@@ -256,7 +262,27 @@ def _may_see(session: Session, who: Principal | Pelapor, report: Report) -> bool
         .where(HumanTask.report_id == report.id, tasks.visible_clause(who))
         .limit(1)
     )
-    return task is not None
+    if task is not None:
+        return True
+    return not report.rahasia and _supervises(session, who, report.current_instansi_id)
+
+
+def _supervises(session: Session, who: Principal, instansi_id: int | None) -> bool:
+    """Whether `instansi_id` is in a tree the principal supervises: an instansi-wide supervisor
+    or admin_instansi role there or above it (one recursive query up `supervisor_id`; UNION
+    also stops at a cycle)."""
+    roots = {
+        m.instansi_id
+        for m in who.memberships
+        if m.role in SUPERVISING_ROLES and m.instansi_id is not None and m.unit_id is None
+    }
+    if instansi_id is None or not roots:
+        return False
+    start = select(Instansi.id.label("id"), Instansi.supervisor_id.label("up"))
+    chain = start.where(Instansi.id == instansi_id).cte("above", recursive=True)
+    chain = chain.union(start.where(Instansi.id == chain.c.up))
+    found = select(chain.c.id).where(chain.c.id.in_(roots)).limit(1)
+    return session.scalar(found) is not None
 
 
 def _view(who: Principal | Pelapor, report: Report, row: Attachment) -> AttachmentView:
@@ -268,7 +294,8 @@ def _view(who: Principal | Pelapor, report: Report, row: Attachment) -> Attachme
 def list_for(
     session: Session, *, who: Principal | Pelapor, tracking_id: str
 ) -> list[AttachmentView]:
-    """A report's attachments, for its pelapor or the staff who see its tasks (else 404)."""
+    """A report's attachments, for its pelapor, the staff who see its tasks and its supervisors
+    (`_may_see`; else 404)."""
     with session.begin():
         if not reports.is_tracking_id(tracking_id):
             raise NotFound("no report with this tracking id", field="tracking_id")

@@ -8,7 +8,11 @@ the transaction, so two transactions never take the same place; the unique (repo
 constraint is the backstop.
 
 Checkpoints sign each advanced chain's head with HMAC-SHA256 under a key kept outside the
-database (`LAPOR_AUDIT_KEY`), so that deleting a chain's newest events is caught as well.
+database (`LAPOR_AUDIT_KEY`), so that deleting a chain's newest events is caught as well. Each
+checkpoint's mac also covers the one before it (by id): one chain of all checkpoints, so a
+deleted checkpoint is named. And every checkpoint is copied to the anchor, a file outside the
+database (engine.services.audit_anchor), so that deleting the newest events together with the
+checkpoints that signed them is caught too.
 
 Payloads refer to people by id only (`user_id`, the actor `user:<id>`): never a name, an
 address, a phone number or text someone typed; the rows they point to hold that.
@@ -19,10 +23,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, select, text
@@ -31,11 +37,16 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.models import AuditEvent, Report
 from engine.models.audit import GENESIS, AuditCheckpoint
+from engine.services import audit_anchor
 
 FORMAT = 1  # version of the canonical encoding, inside every hashed document
+CHAINED = 2  # version of the chained checkpoint macs
 NO_REPORT_LOCK = 0x4C415544  # pg_advisory_xact_lock key of the no-report chain ("LAUD")
+CHECKPOINT_LOCK = 0x4C414350  # pg_advisory_xact_lock key of the checkpoints' chain ("LACP")
 CHECKPOINT_OVERLAP = timedelta(minutes=30)  # longer than any transaction that writes events
 CHECKPOINT_BATCH = 1000
+ANCHOR_BATCH = 1000  # checkpoints per anchor line when copying ones the anchor lacks
+CHECKPOINTS = AuditCheckpoint.__table__
 
 
 def record(
@@ -137,11 +148,6 @@ def hash_of(row: Any) -> str:
     )
 
 
-def checkpoint_mac(key: bytes, *, report_id: int | None, seq: int, hash: str, at: datetime) -> str:
-    document = {"v": FORMAT, "report_id": report_id, "seq": seq, "hash": hash, "at": _moment(at)}
-    return hmac.new(key, canonical(document), hashlib.sha256).hexdigest()
-
-
 # -- appending: the flush hook ---------------------------------------------------------------
 
 
@@ -192,32 +198,201 @@ def _chain_new_events(session: Session, _context: Any, _instances: Any) -> None:
             new.hash = prev = hash_of(new)
 
 
-# -- checkpoints -----------------------------------------------------------------------------
+# -- checkpoints: signed chain heads, themselves chained, copied to the anchor ---------------
+
+
+def checkpoint_mac(
+    key: bytes,
+    *,
+    report_id: int | None,
+    seq: int,
+    hash: str,
+    at: datetime,
+    prev: str | None = None,
+) -> str:
+    """A checkpoint's `mac`. Chained (given `prev`, the mac of the checkpoint before it by id,
+    GENESIS for the first): 32 hex digits of HMAC over its own fields, then 32 over those and
+    `prev`, so an altered checkpoint and a deleted predecessor are told apart. Without `prev`:
+    the unchained mac of checkpoints written before chaining (still accepted when verifying)."""
+    if prev is None:
+        document = {
+            "v": FORMAT,
+            "report_id": report_id,
+            "seq": seq,
+            "hash": hash,
+            "at": _moment(at),
+        }
+        return hmac.new(key, canonical(document), hashlib.sha256).hexdigest()
+    own = _own_mac(key, report_id=report_id, seq=seq, hash=hash, at=at)
+    return own + _link_mac(key, own, prev)
+
+
+def _own_mac(key: bytes, *, report_id: int | None, seq: int, hash: str, at: datetime) -> str:
+    document = {"v": CHAINED, "report_id": report_id, "seq": seq, "hash": hash, "at": _moment(at)}
+    return hmac.new(key, canonical(document), hashlib.sha256).hexdigest()[:32]
+
+
+def _link_mac(key: bytes, own: str, prev: str) -> str:
+    document = {"v": CHAINED, "own": own, "prev": prev}
+    return hmac.new(key, canonical(document), hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Seal:
+    """What a checkpoint's mac shows under the key: `signed`, its fields are the ones signed;
+    `chained`, it is a chained mac (its link to the one before can be checked)."""
+
+    signed: bool
+    chained: bool
+
+
+def seal_of(key: bytes, row: Any) -> Seal:
+    """Check a checkpoint's (row or anchored head's) fields against its mac."""
+    fields = {"report_id": row.report_id, "seq": row.seq, "hash": row.hash, "at": _at(row.at)}
+    mac = row.mac or ""
+    if _same(_own_mac(key, **fields), mac[:32]):
+        return Seal(signed=True, chained=True)
+    return Seal(signed=_same(checkpoint_mac(key, **fields), mac), chained=False)
+
+
+def links(key: bytes, mac: str, prev: str) -> bool:
+    """Whether a chained mac follows `prev` (the mac of the checkpoint before it)."""
+    return _same(_link_mac(key, mac[:32], prev), mac[32:])
+
+
+def moment_text(at: datetime) -> str:
+    """A checkpoint's time as signed and anchored."""
+    return _moment(at)
+
+
+def _at(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
 
 
 @dataclass(frozen=True)
 class CheckpointRun:
     chains: int  # chains looked at
     written: int  # checkpoints written (chains that advanced)
+    anchored: int = 0  # checkpoints copied to the anchor (written, and any it lacked)
 
 
-def checkpoint(session: Session, *, key: bytes, full: bool = False) -> CheckpointRun:
-    """Sign the head of every chain that advanced since its last checkpoint.
+def checkpoint(
+    session: Session,
+    *,
+    key: bytes,
+    full: bool = False,
+    anchor: str | os.PathLike[str] | None = None,
+    start_anchor: bool = False,
+) -> CheckpointRun:
+    """Sign the head of every chain that advanced since its last checkpoint, and copy the new
+    checkpoints to the `anchor` file (engine.services.audit_anchor) when one is given.
 
     Only chains with events since the last run (less an overlap longer than any transaction)
-    are looked at, unless `full`. One transaction per batch of chains.
+    are looked at, unless `full`. One transaction per batch of chains; each batch's anchor line
+    is written and synced after its commit, under the anchor's lock, and checkpoints the anchor
+    lacks (a run stopped between the two) are copied first. A missing anchor is started only
+    for a trail that never had one (its newest checkpoint is unchained) or with `start_anchor`;
+    otherwise `AnchorProblem` says so, as it does for an anchor whose last line is not sound.
     """
+    if anchor is None:
+        return _checkpoint(session, key, full, None)
+    path = Path(anchor)
+    absent = not path.exists()
+    if absent:  # refused before anything is created
+        _may_start_anchor(session, key, path, start_anchor)
+    with audit_anchor.writing(path, create=absent) as writer:
+        if writer.empty:  # judged under the lock: no writer is between its commit and its line
+            _may_start_anchor(session, key, path, start_anchor)
+        anchored = _Anchored(writer, key)
+        caught_up = anchored.catch_up(session)
+        run = _checkpoint(session, key, full, anchored)
+    return CheckpointRun(run.chains, run.written, run.anchored + caught_up)
+
+
+class _Anchored:
+    """The anchor being written by this run: its last checkpoint's id and mac."""
+
+    def __init__(self, writer: audit_anchor.Writer, key: bytes) -> None:
+        self.writer, self.key = writer, key
+        tail = writer.tail(key)
+        if tail is not None and tail.error is not None:
+            raise audit_anchor.AnchorProblem(
+                f"the last line of the audit anchor {writer.path} {tail.error}: "
+                "run `lapor audit verify`"
+            )
+        self.last_id, self.prev = (tail.last, tail.mac) if tail is not None else (0, GENESIS)
+
+    def append(self, heads: list[audit_anchor.Head]) -> int:
+        if heads:
+            self.writer.append(audit_anchor.encode(self.key, heads, self.prev))
+            self.last_id, self.prev = heads[-1].id, heads[-1].mac
+        return len(heads)
+
+    def catch_up(self, session: Session) -> int:
+        """Copy the checkpoints the database has past the anchor's last one, each checked."""
+        done = 0
+        while True:
+            with session.begin():
+                stmt = select(*CHECKPOINTS.c).where(CHECKPOINTS.c.id > self.last_id)
+                rows = session.execute(stmt.order_by(CHECKPOINTS.c.id).limit(ANCHOR_BATCH)).all()
+            if not rows:
+                return done
+            prev, heads = self.prev, []
+            for row in rows:
+                seal = seal_of(self.key, row)
+                if not seal.signed or (seal.chained and not links(self.key, row.mac, prev)):
+                    raise audit_anchor.AnchorProblem(
+                        f"checkpoint {row.id} does not verify, so it is not anchored: "
+                        "run `lapor audit verify`"
+                    )
+                heads.append(_head(row))
+                prev = row.mac
+            done += self.append(heads)
+
+
+def _head(row: Any) -> audit_anchor.Head:
+    return audit_anchor.Head(row.id, row.report_id, row.seq, row.hash, _moment(row.at), row.mac)
+
+
+def _may_start_anchor(session: Session, key: bytes, path: Path, start: bool) -> None:
+    with session.begin():
+        stmt = select(*CHECKPOINTS.c).order_by(CHECKPOINTS.c.id.desc()).limit(1)
+        newest = session.execute(stmt).first()
+    if newest is None or start:
+        return
+    seal = seal_of(key, newest)
+    if seal.signed and not seal.chained:
+        return  # a trail from before anchors: anchor what it has
+    raise audit_anchor.AnchorProblem(
+        f"the audit anchor {path} is missing, but the database holds checkpoints that were "
+        "anchored: restore the file (or point LAPOR_AUDIT_ANCHOR_PATH at it) and run "
+        "`lapor audit verify`; `lapor audit checkpoint --start-anchor` starts a new anchor "
+        "from the database as it is now"
+    )
+
+
+def _checkpoint(
+    session: Session, key: bytes, full: bool, anchored: _Anchored | None
+) -> CheckpointRun:
     with session.begin():
         since = None if full else _since(session)
         stmt = select(AuditEvent.report_id).distinct()
         if since is not None:
             stmt = stmt.where(AuditEvent.at >= since)
         candidates = sorted(session.scalars(stmt), key=lambda r: (r is None, r or 0))
-    written = 0
+    written = copied = 0
     for start in range(0, len(candidates), CHECKPOINT_BATCH):
         with session.begin():
-            written += _sign(session, key, candidates[start : start + CHECKPOINT_BATCH])
-    return CheckpointRun(chains=len(candidates), written=written)
+            after = (anchored.last_id, anchored.prev) if anchored is not None else None
+            heads = _sign(session, key, candidates[start : start + CHECKPOINT_BATCH], after)
+        written += len(heads)
+        if anchored is not None:
+            copied += anchored.append(heads)
+    return CheckpointRun(chains=len(candidates), written=written, anchored=copied)
 
 
 def _since(session: Session) -> datetime | None:
@@ -227,16 +402,45 @@ def _since(session: Session) -> datetime | None:
     return min(last, clock.now()) - CHECKPOINT_OVERLAP  # a clock set back still finds new events
 
 
-def _sign(session: Session, key: bytes, report_ids: list[int | None]) -> int:
+def _lock_checkpoints(session: Session) -> None:
+    """One checkpoint writer at a time extends the checkpoints' chain (PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHECKPOINT_LOCK})
+
+
+def _sign(
+    session: Session, key: bytes, report_ids: list[int | None], after: tuple[int, str] | None
+) -> list[audit_anchor.Head]:
+    """Add a checkpoint for each chain that advanced, chained after the newest checkpoint in
+    the database, or with an anchor after its last one, `after` (id, mac): a checkpoint the
+    database has past that one was written meanwhile by a run without this anchor, so this run
+    stops (AnchorProblem; the next run copies it first). Returns them as anchored, by id."""
+    _lock_checkpoints(session)
+    stmt = select(AuditCheckpoint.id, AuditCheckpoint.mac).order_by(AuditCheckpoint.id.desc())
+    newest = session.execute(stmt.limit(1)).first()
+    prev = newest.mac if newest is not None else GENESIS
+    if after is not None:
+        if newest is not None and newest.id > after[0]:
+            raise audit_anchor.AnchorProblem(
+                f"checkpoint {newest.id} was written meanwhile without the anchor (does every "
+                "process use the same LAPOR_AUDIT_ANCHOR_PATH?): the next run copies it"
+            )
+        prev = after[1]  # newest checkpoints deleted: the anchor's chain goes on (verify names it)
     heads, signed = _heads(session, report_ids), _signed(session, report_ids)
-    now, written = clock.now(), 0
+    now, added = clock.now(), []
     for report_id, (seq, head) in heads.items():
         if signed.get(report_id, 0) >= seq:
             continue
-        mac = checkpoint_mac(key, report_id=report_id, seq=seq, hash=head, at=now)
-        session.add(AuditCheckpoint(report_id=report_id, seq=seq, hash=head, at=now, mac=mac))
-        written += 1
-    return written
+        mac = checkpoint_mac(key, report_id=report_id, seq=seq, hash=head, at=now, prev=prev)
+        row = AuditCheckpoint(report_id=report_id, seq=seq, hash=head, at=now, mac=mac)
+        session.add(row)
+        added.append(row)
+        prev = mac
+    session.flush()
+    if any(a.id >= b.id for a, b in zip(added, added[1:], strict=False)):
+        raise RuntimeError("checkpoint ids were not given in insertion order: chain broken")
+    return [_head(row) for row in added]
 
 
 def _heads(session: Session, report_ids: list[int | None]) -> dict[int | None, tuple[int, str]]:

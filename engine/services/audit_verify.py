@@ -15,6 +15,11 @@ instead is named, event by event:
   up to there was recomputed after changes;
 - `bad_signature`: a checkpoint's HMAC does not match (forged or altered checkpoint).
 
+With the anchor file (engine.services.audit_anchor), each chain's newest anchored checkpoint is
+checked the same way, so events deleted together with their checkpoints are still `truncated`;
+engine.services.audit_verify_checkpoints names deleted, altered and unanchored checkpoints, a
+missing anchor and unsound anchor lines (a whole-trail run also walks the checkpoints' chain).
+
 Appending a well-formed event after a chain's newest checkpoint cannot be told from a real
 one by anyone without the key; checkpoints bound that window. Events are read in short
 transactions per batch of reports (checkpoints first, then events), so verifying never holds
@@ -23,9 +28,10 @@ SQLite's write lock for long and sees no false truncation while events are being
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,11 +40,26 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFound
 from engine.models import AuditEvent, Report
 from engine.models.audit import GENESIS, AuditCheckpoint
-from engine.services.audit import checkpoint_mac, hash_of
+from engine.services import audit_anchor
+from engine.services.audit import hash_of, moment_text, seal_of
+from engine.services.audit_verify_checkpoints import Anchor, check_chain
 
 BATCH = 500  # reports per read
 
-KINDS = ("edited", "inserted", "deleted", "truncated", "rewritten", "bad_signature")
+KINDS = (
+    "edited",
+    "inserted",
+    "deleted",
+    "truncated",
+    "rewritten",
+    "bad_signature",
+    "checkpoint_deleted",
+    "checkpoint_altered",
+    "unanchored",
+    "anchor_missing",
+    "anchor_line",
+)
+Heads = Mapping[int | None, audit_anchor.Head]  # each chain's newest anchored checkpoint
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,7 @@ class Verification:
     chains: int = 0
     events: int = 0
     checkpoints: int = 0
+    anchored: int | None = None  # checkpoints read from the anchor; None: no anchor given
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -76,19 +98,45 @@ def verify(
     key: bytes,
     report: str | None = None,
     progress: Progress | None = None,
+    anchor: str | os.PathLike[str] | None = None,
 ) -> Verification:
-    """Walk the chains (all, or one report's by tracking id or id) and their checkpoints."""
+    """Walk the chains (all, or one report's by tracking id or id) and their checkpoints, and
+    with `anchor` (the anchor file's path) check the checkpoints against it as well."""
     result = Verification()
+    found: tuple[int, str] | None = None
     if report is not None:
         with session.begin():
-            found = _report(session, report)
-            total = _count(session, found.id)
-        _verify_batch(session, key, [(found.id, found.tracking_id)], result)
+            row = _report(session, report)
+            found = (row.id, row.tracking_id)
+    copy = None
+    if anchor is not None:
+        only = found[0] if found else None
+        copy = Anchor.load(session, Path(anchor), key, report_id=only, only=found is not None)
+        result.anchored = copy.checkpoints
+        _add(session, result, copy.problems)
+    newest: Heads = copy.newest if copy is not None else {}
+    if found is not None:
+        with session.begin():
+            total = _count(session, found[0])
+        _verify_batch(session, key, [found], result, newest)
         _tell(progress, result, total)
-        return result
+    else:
+        _verify_all(session, key, result, newest, progress)
+    if copy is not None:
+        _add(session, result, copy.compare(session))
+    if found is None:
+        ceiling = copy.ceiling if copy is not None else None
+        named = copy.deleted if copy is not None else set()
+        _add(session, result, check_chain(session, key, ceiling=ceiling, named=named))
+    return result
+
+
+def _verify_all(
+    session: Session, key: bytes, result: Verification, newest: Heads, progress: Progress | None
+) -> None:
     with session.begin():
         total = _count(session, None, everything=True)
-    _verify_batch(session, key, [(None, None)], result)
+    _verify_batch(session, key, [(None, None)], result, newest)
     _tell(progress, result, total)
     last = 0
     while True:
@@ -96,10 +144,23 @@ def verify(
             stmt = select(Report.id, Report.tracking_id).where(Report.id > last)
             reports = list(session.execute(stmt.order_by(Report.id).limit(BATCH)).tuples())
         if not reports:
-            return result
-        _verify_batch(session, key, reports, result)
+            return
+        _verify_batch(session, key, reports, result, newest)
         _tell(progress, result, total)
         last = reports[-1][0]
+
+
+def _add(session: Session, result: Verification, found: list[dict[str, Any]]) -> None:
+    """Problems about checkpoints, with their reports' tracking ids."""
+    ids = {p["report_id"] for p in found if p["report_id"] is not None}
+    tracking: dict[int, str] = {}
+    if ids:
+        with session.begin():
+            stmt = select(Report.id, Report.tracking_id).where(Report.id.in_(ids))
+            tracking = dict(session.execute(stmt).tuples().all())
+    result.problems.extend(
+        Problem(tracking_id=tracking.get(p["report_id"] or 0), **p) for p in found
+    )
 
 
 def _tell(progress: Progress | None, result: Verification, total: int) -> None:
@@ -130,6 +191,7 @@ def _verify_batch(
     key: bytes,
     reports: Sequence[tuple[int | None, str | None]],
     result: Verification,
+    newest: Heads,
 ) -> None:
     """One transaction: the checkpoints, then the events, of `reports` (or the no-report chain)."""
     tracking = dict(reports)
@@ -148,10 +210,13 @@ def _verify_batch(
         stmt_e = select(*AuditEvent.__table__.c).where(where_e)
         for row in session.execute(stmt_e.order_by(AuditEvent.report_id, AuditEvent.seq)):
             chains.setdefault(row.report_id, []).append(row)
-    for report_id in sorted(set(chains) | set(checkpoints), key=lambda r: (r is None, r or 0)):
+    anchored = {r: newest[r] for r in tracking if r in newest}
+    every = set(chains) | set(checkpoints) | set(anchored)
+    for report_id in sorted(every, key=lambda r: (r is None, r or 0)):
         events = chains.get(report_id, [])
         found, path = _check_chain(events)
         found += _check_checkpoints(key, path, checkpoints.get(report_id, []))
+        found += _check_anchored(path, checkpoints.get(report_id, []), anchored.get(report_id))
         label = tracking.get(report_id)
         result.problems.extend(Problem(tracking_id=label, report_id=report_id, **p) for p in found)
         result.chains += 1 if events else 0
@@ -243,11 +308,8 @@ def _check_chain(events: list[Any]) -> tuple[list[dict[str, Any]], list[Any]]:
 
 def _check_checkpoints(key: bytes, path: list[Any], checkpoints: list[Any]) -> list[dict[str, Any]]:
     problems: list[dict[str, Any]] = []
-    by_seq = {e.seq: e for e in path}
-    head = max(by_seq, default=0)
     for c in checkpoints:
-        mac = checkpoint_mac(key, report_id=c.report_id, seq=c.seq, hash=c.hash, at=c.at)
-        if not _same(mac, c.mac):
+        if not seal_of(key, c).signed:
             problems.append(
                 _problem(
                     "bad_signature",
@@ -256,33 +318,56 @@ def _check_checkpoints(key: bytes, path: list[Any], checkpoints: list[Any]) -> l
                     seq=c.seq,
                 )
             )
-        elif c.seq > head:
-            problems.append(
-                _problem(
-                    "truncated",
-                    f"checkpoint {c.id} signed seq {c.seq}, the chain ends at seq {head}: "
-                    f"seq {head + 1}..{c.seq} deleted",
-                    checkpoint_id=c.id,
-                    seq=c.seq,
-                )
-            )
-        elif c.seq in by_seq and by_seq[c.seq].hash != c.hash:
-            problems.append(
-                _problem(
-                    "rewritten",
-                    f"event {by_seq[c.seq].id} (seq {c.seq}) has another hash than checkpoint "
-                    f"{c.id} signed: the chain up to it was recomputed",
-                    event_id=by_seq[c.seq].id,
-                    checkpoint_id=c.id,
-                    seq=c.seq,
-                )
-            )
+        else:
+            problems += _against_chain(path, c.id, c.seq, c.hash, "")
     return problems
+
+
+def _check_anchored(
+    path: list[Any], checkpoints: list[Any], head: audit_anchor.Head | None
+) -> list[dict[str, Any]]:
+    """The chain's newest anchored checkpoint, unless the database holds it unchanged (then
+    `_check_checkpoints` did)."""
+    if head is None:
+        return []
+    same = [
+        c
+        for c in checkpoints
+        if c.id == head.id
+        and (c.seq, c.hash, moment_text(c.at), c.mac) == (head.seq, head.hash, head.at, head.mac)
+    ]
+    return [] if same else _against_chain(path, head.id, head.seq, head.hash, "anchored ")
+
+
+def _against_chain(
+    path: list[Any], checkpoint_id: int, seq: int, hash: str, source: str
+) -> list[dict[str, Any]]:
+    """A signed head (seq, hash) against the chain's path: cut short, or recomputed."""
+    by_seq = {e.seq: e for e in path}
+    head = max(by_seq, default=0)
+    if seq > head:
+        return [
+            _problem(
+                "truncated",
+                f"{source}checkpoint {checkpoint_id} signed seq {seq}, the chain ends at seq "
+                f"{head}: seq {head + 1}..{seq} deleted",
+                checkpoint_id=checkpoint_id,
+                seq=seq,
+            )
+        ]
+    if seq in by_seq and by_seq[seq].hash != hash:
+        return [
+            _problem(
+                "rewritten",
+                f"event {by_seq[seq].id} (seq {seq}) has another hash than {source}checkpoint "
+                f"{checkpoint_id} signed: the chain up to it was recomputed",
+                event_id=by_seq[seq].id,
+                checkpoint_id=checkpoint_id,
+                seq=seq,
+            )
+        ]
+    return []
 
 
 def _seqs(first: int, last: int) -> str:
     return f"seq {first}" if first == last else f"seq {first}..{last}"
-
-
-def _same(a: str, b: str | None) -> bool:
-    return hmac.compare_digest(a.encode(), (b or "").encode())

@@ -1,4 +1,10 @@
-"""Officers' human tasks: list what I may work on, claim, and complete with the task's form."""
+"""Officers' human tasks: list what I may work on, claim, and complete with the task's form.
+
+Two scopes: the tasks a principal may act on (`visible_clause`: assigned to them, or offered to
+one of their roles there) and the tasks they may read (`readable_clause`): national admins read
+every instansi's tasks (`list_for(scope="all")`, `read`) but act on them only through
+supervision, so claiming or completing another instansi's task stays 404 for them too.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import clock, events
 from engine.db import valid_id
-from engine.errors import Conflict, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import HumanTask, ProcessDefinition, ProcessInstance, Report
 from engine.runtime import TaskNotReady
 from engine.services import audit, driver, progress
@@ -39,7 +45,18 @@ def visible_clause(principal: Principal) -> Any:
     return or_(HumanTask.assignee_id == principal.user_id, _eligible_clause(principal))
 
 
+def reads_everything(principal: Principal) -> bool:
+    """National admins read every instansi's tasks (not act on them)."""
+    return "admin_nasional" in principal.roles()
+
+
+def readable_clause(principal: Principal) -> Any:
+    """Tasks the principal may read: those they may act on; national admins every task."""
+    return true() if reads_everything(principal) else visible_clause(principal)
+
+
 WHO = ("mine", "unclaimed")
+SCOPES = ("work", "all")  # the tasks I may act on; every task I may read (national admins)
 
 
 def _listing(
@@ -49,9 +66,18 @@ def _listing(
     who: str | None,
     ids: Sequence[int] | None,
     where: Sequence[Any],
+    scope: str = "work",
 ) -> list[Any]:
-    """The WHERE conditions of a task list: open, visible, and the filters given."""
-    conditions = [HumanTask.status == "open", visible_clause(principal), *where]
+    """The WHERE conditions of a task list: open, in the scope, and the filters given."""
+    if scope == "all":
+        if not reads_everything(principal):
+            raise Forbidden("only national admins list every instansi's tasks", field="scope")
+        seen = readable_clause(principal)
+    elif scope == "work":
+        seen = visible_clause(principal)
+    else:
+        raise InvalidInput(f"scope is one of {', '.join(SCOPES)}", field="scope")
+    conditions = [HumanTask.status == "open", seen, *where]
     if ids is not None:
         conditions.append(HumanTask.id.in_([i for i in ids if valid_id(i)]))
     if milestone is not None:
@@ -75,12 +101,16 @@ def list_for(
     where: Sequence[Any] = (),
     limit: int = 100,
     offset: int = 0,
+    scope: str = "work",
 ) -> list[HumanTask]:
     """My tasks and the open tasks of my roles' instansi/units, soonest due first (no due time
     last), filtered and paged in SQL: by milestone, by `who` (`mine`: claimed by me,
     `unclaimed`), to the tasks `ids`, and by extra conditions on `HumanTask` that other
-    packages define (`where`, e.g. an SLA state)."""
-    conditions = _listing(principal, milestone=milestone, who=who, ids=ids, where=where)
+    packages define (`where`, e.g. an SLA state). `scope="all"`: every instansi's open tasks,
+    for national admins to read (Forbidden for anyone else)."""
+    conditions = _listing(
+        principal, milestone=milestone, who=who, ids=ids, where=where, scope=scope
+    )
     with session.begin():
         rows = session.scalars(
             select(HumanTask)
@@ -134,13 +164,32 @@ def form_for(task: HumanTask, definition: ProcessDefinition) -> dict | None:
 
 
 def get(session: Session, *, principal: Principal, task_id: int) -> TaskView:
+    """A task the principal may act on, with its report and form (else NotFound)."""
     with session.begin():
-        task = _get_visible(session, principal, task_id)
-        instance = session.get(ProcessInstance, task.instance_id)
-        report = session.get(Report, task.report_id)
-        assert instance is not None and report is not None
-        view = TaskView(task, report, form_for(task, instance.definition))
-        session.expunge_all()
+        return _view_of(session, _get_visible(session, principal, task_id))
+
+
+def read(session: Session, *, principal: Principal, task_id: int) -> TaskView:
+    """A task the principal may read (`readable_clause`), with its report and form: national
+    admins any task; anyone else as `get`. Another instansi's task is NotFound, like a missing
+    one."""
+    with session.begin():
+        task = None
+        if valid_id(task_id):
+            stmt = select(HumanTask).where(HumanTask.id == task_id, readable_clause(principal))
+            task = session.scalar(stmt)
+        if task is None:
+            raise NotFound("no such task", field="task_id")
+        return _view_of(session, task)
+
+
+def _view_of(session: Session, task: HumanTask) -> TaskView:
+    """The task's view, detached from the session (called inside its transaction)."""
+    instance = session.get(ProcessInstance, task.instance_id)
+    report = session.get(Report, task.report_id)
+    assert instance is not None and report is not None
+    view = TaskView(task, report, form_for(task, instance.definition))
+    session.expunge_all()
     return view
 
 
