@@ -39,11 +39,20 @@ def _sessions(url: str) -> Iterator[sessionmaker]:
 
 
 @click.group()
-def main() -> None:
-    """LAPOR Flow: the workflow engine behind SP4N-LAPOR!"""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in ("spiff", "SpiffWorkflow", "apscheduler", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """LAPOR Flow: the workflow engine behind SP4N-LAPOR!
+
+    Every chore has a command: db upgrade, seed, bpmn deploy|lint, serve, scheduler,
+    user create, calendar add|remove|import|list, audit verify, export, privacy purge.
+    """
+    from api import logs
+
+    settings = Settings.from_env()
+    development = ctx.invoked_subcommand == "serve"  # the development server of `make run`
+    logs.configure(
+        logs.resolve_format(settings.LOG_FORMAT, development=development), settings.LOG_LEVEL
+    )
 
 
 @main.group()
@@ -75,7 +84,12 @@ def _ensure_sqlite_dir(url: str) -> None:
     show_default=True,
     help="reports to generate when the database has none",
 )
-def seed(demo_reports: int) -> None:
+@click.option(
+    "--registry-only",
+    is_flag=True,
+    help="only the instansi registry: no demo users or reports (production)",
+)
+def seed(demo_reports: int, registry_only: bool) -> None:
     """Load the instansi registry, demo users and demo reports into an empty database."""
     import sla
     from engine import devdata
@@ -90,6 +104,8 @@ def seed(demo_reports: int) -> None:
             else:
                 loader.load_registry(session)
                 click.echo("loaded regions, instansi and units")
+            if registry_only:
+                return
             created = loader.load_demo_users(session)
             has_reports = loader.reports_exist(session)
         if created:
@@ -109,11 +125,14 @@ def _deploy_national(factory: sessionmaker) -> None:
             click.echo(f"{d.key} v{d.version} ({d.checksum[:12]})")
 
 
-@main.command()
+@click.command()
 def deploy() -> None:
     """Deploy the national intake and default SOP from bpmn/ (unchanged files are skipped)."""
     with _sessions(_settings().DATABASE_URL) as factory:
         _deploy_national(factory)
+
+
+main.add_command(deploy, "deploy")  # `lapor deploy`, as the Makefile and Dockerfile call it
 
 
 @main.command()
@@ -133,7 +152,10 @@ def serve(host: str, port: int, with_scheduler: bool) -> None:
         build_scheduler(
             database.factory(app),
             audit_key=settings.AUDIT_KEY.encode(),
+            audit_anchor=settings.AUDIT_ANCHOR_PATH,
             retention=cli_privacy.policy_of(settings),
+            export_dir=settings.EXPORT_DIR,
+            heartbeat_seconds=settings.SCHEDULER_HEARTBEAT_SECONDS,
         )
         if with_scheduler
         else None
@@ -181,7 +203,10 @@ def scheduler() -> None:
         running = build_scheduler(
             factory,
             audit_key=settings.AUDIT_KEY.encode(),
+            audit_anchor=settings.AUDIT_ANCHOR_PATH,
             retention=cli_privacy.policy_of(settings),
+            export_dir=settings.EXPORT_DIR,
+            heartbeat_seconds=settings.SCHEDULER_HEARTBEAT_SECONDS,
         )
         running.start()
         click.echo("scheduler running; Ctrl-C to stop")
@@ -219,14 +244,21 @@ def dev_generate(count: int, seed_value: int, days: int) -> None:
 from api import (  # noqa: E402  (the groups import this module's helpers)
     cli_audit,
     cli_bpmn,
+    cli_calendar,
+    cli_export,
     cli_privacy,
     cli_sla,
+    cli_user,
 )
 
+cli_bpmn.bpmn.add_command(deploy, "deploy")  # `lapor bpmn deploy`, beside `lapor bpmn lint`
 main.add_command(cli_sla.sla)
 main.add_command(cli_bpmn.bpmn)
 main.add_command(cli_audit.audit)
 main.add_command(cli_privacy.privacy)
+main.add_command(cli_user.user)
+main.add_command(cli_calendar.calendar)
+main.add_command(cli_export.export)
 
 if __name__ == "__main__":
     main()

@@ -36,3 +36,21 @@ def test_make_run_chain_on_an_empty_database(new_database: Any, monkeypatch: Any
             assert s.scalar(select(User.id).where(User.username == "nasional")) is not None
     finally:
         engine.dispose()
+
+
+def test_production_seed_loads_the_registry_only(new_database: Any, monkeypatch: Any) -> None:
+    url = new_database("lapor_cli_registry")
+    monkeypatch.setenv("LAPOR_DATABASE_URL", url)
+    runner = CliRunner()
+    for args in (["db", "upgrade"], ["seed", "--registry-only"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, (args, result.output)
+    assert "demo" not in result.output
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as s:
+            assert s.scalar(select(func.count()).select_from(Instansi)) == 38 + 514 + 14
+            assert s.scalar(select(func.count()).select_from(User)) == 0
+            assert s.scalar(select(func.count()).select_from(Report)) == 0
+    finally:
+        engine.dispose()
