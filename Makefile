@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export SCARF_ANALYTICS := false
 
-.PHONY: install run test test-sqlite test-postgresql lint format postgres chromium redis clean
+.PHONY: install run test test-sqlite test-postgresql bench lint format postgres chromium redis clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -53,6 +53,11 @@ test-sqlite: install chromium redis
 test-postgresql: install postgres chromium redis
 	LAPOR_TEST_DB=postgresql $(BIN)/pytest
 
+# Export benchmark (not a test): 50,000 then 500,000 bulk-inserted reports exported as CSV and
+# XLSX, printing rows/s and peak memory; BENCH_ARGS="--db postgresql" runs it on PostgreSQL.
+bench: install
+	$(BIN)/python -m tests.bench.bench_exports $(BENCH_ARGS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -61,6 +66,12 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Lint docker/Dockerfile (hadolint) and validate docker/compose.yaml (the Compose Specification
+# schema check-jsonschema ships) plus our rules in docker/check.py; no Docker engine needed.
+.PHONY: docker-check
+docker-check: install
+	$(BIN)/python docker/check.py
 
 clean:
 	rm -rf $(VENV) node_modules instance

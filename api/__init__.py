@@ -13,7 +13,7 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import sla
-from api import errors, headers, limits, web
+from api import errors, headers, limits, logs, metrics, web
 from api.config import Settings
 from api.db import db
 from engine import personal_data, schema
@@ -86,7 +86,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_keys,
         attachments,
         bursts,
+        changes,
         definitions,
+        exports,
         health,
         operations,
         pelapor,
@@ -95,6 +97,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         registry_admin,
         reports,
         sla_admin,
+        sso,
         staff_admin,
         supervision,
         tasks,
@@ -112,6 +115,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         sla_bp.blp,
         supervision.blp,
         sla_admin.blp,
+        changes.blp,
         definitions.blp,
         operations.blp,
         registry.blp,
@@ -120,6 +124,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         public_feed.blp,
         registry_admin.blp,
         api_keys.blp,
+        exports.blp,
+        sso.blp,
     ):
         api.register_blueprint(blueprint)
     if settings.TEST_CLOCK:
@@ -127,6 +133,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         api.register_blueprint(testing.blp)
     app.register_blueprint(health.blp)
+    metrics.init_app(app)
+    from api.open311.blueprint import blp as open311_blp
+
+    app.register_blueprint(open311_blp)
     errors.register(app)
     web.init_app(app, settings)
     headers.init_app(app)
@@ -142,4 +152,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         """Front-end packages installed from the npm registry by package.json."""
         return send_from_directory(node_modules, filename)
 
+    logs.init_app(app)  # outermost: the request id covers every other middleware
     return app

@@ -36,6 +36,9 @@ class Settings:
     MAX_CONTENT_LENGTH: int = 8 * 1024 * 1024
     # pelapor's attachments, stored under random names; must lie outside the served folders
     ATTACHMENT_DIR: str = str(ROOT / "instance" / "attachments")
+    # report exports (CSV/XLSX) under random names, kept RETENTION_EXPORT_HOURS after they are
+    # made; must lie outside the served folders too
+    EXPORT_DIR: str = str(ROOT / "instance" / "exports")
     CHECK_MIGRATIONS: bool = True
     # Flask-Limiter: memory:// for one process, redis://host:6379 when several must agree
     RATELIMIT_STORAGE_URI: str = "memory://"
@@ -53,6 +56,10 @@ class Settings:
     # signs the audit trail's checkpoints (HMAC-SHA256); kept outside the database, and the
     # same in every process (a random default would make other processes' checkpoints fail)
     AUDIT_KEY: str = DEV_AUDIT_KEY
+    # the audit anchor: every checkpoint is also appended (and synced) to this file, outside
+    # the database, so deleting the newest events with their checkpoints is caught; one file
+    # for every process that writes checkpoints, on storage the database's users cannot write
+    AUDIT_ANCHOR_PATH: str = str(ROOT / "instance" / "audit-anchor.jsonl")
     # encrypts the pelapor's name, email and phone at rest and keys the email blind index; the
     # same in every process, kept outside the database; losing it loses that data
     PERSONAL_DATA_KEY: str = DEV_PERSONAL_DATA_KEY
@@ -62,8 +69,21 @@ class Settings:
     RETENTION_IDENTITY_DAYS: int = 730
     RETENTION_ATTACHMENT_DAYS: int = 730
     RETENTION_OUTBOX_DAYS: int = 90
+    RETENTION_EMAIL_CONTENT_DAYS: int = 7  # a delivered email's address and text (row stays)
     RETENTION_LOGIN_THROTTLE_DAYS: int = 1
     RETENTION_TOKEN_DAYS: int = 30
+    RETENTION_EXPORT_HOURS: int = 24
+    # operations: log lines as `json` or `text` (empty: text under `lapor serve`, else JSON),
+    # and from which level; /readyz wants a scheduler heartbeat at most this many seconds old;
+    # /metrics asks for `Authorization: Bearer <token>` when a token is set (else it is open)
+    LOG_FORMAT: str = ""
+    LOG_LEVEL: str = "INFO"
+    READY_HEARTBEAT_SECONDS: int = 60
+    SCHEDULER_HEARTBEAT_SECONDS: int = 15  # how often `lapor scheduler` beats: well below that
+    METRICS_TOKEN: str = ""
+    # staff SSO (OpenID Connect): also accept plain http providers on 127.0.0.1/localhost
+    # (development; always on when TESTING); production providers must use https
+    OIDC_ALLOW_HTTP_LOCALHOST: bool = False
     TESTING: bool = False
     TEST_CLOCK: bool = False  # shared settable clock + /api/v1/testing; never in production
     extra: dict[str, Any] = field(default_factory=dict)
@@ -109,24 +129,37 @@ class Settings:
             "RETENTION_IDENTITY_DAYS",
             "RETENTION_ATTACHMENT_DAYS",
             "RETENTION_OUTBOX_DAYS",
+            "RETENTION_EMAIL_CONTENT_DAYS",
             "RETENTION_LOGIN_THROTTLE_DAYS",
             "RETENTION_TOKEN_DAYS",
+            "READY_HEARTBEAT_SECONDS",
+            "SCHEDULER_HEARTBEAT_SECONDS",
+            "RETENTION_EXPORT_HOURS",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"LAPOR_{name} must be at least 1")
+        if self.LOG_FORMAT not in ("", "json", "text"):
+            raise ConfigError("LAPOR_LOG_FORMAT must be json or text")
+        if self.LOG_LEVEL.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError("LAPOR_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        if self.METRICS_TOKEN and len(self.METRICS_TOKEN) < 16:
+            raise ConfigError("LAPOR_METRICS_TOKEN must be at least 16 characters when set")
         if len(self.AUDIT_KEY) < 32:
             raise ConfigError(
                 "LAPOR_AUDIT_KEY must be at least 32 characters (secrets.token_hex(32))"
             )
+        if not self.AUDIT_ANCHOR_PATH.strip() or Path(self.AUDIT_ANCHOR_PATH).is_dir():
+            raise ConfigError("LAPOR_AUDIT_ANCHOR_PATH must name a file (the audit anchor)")
         if len(self.PERSONAL_DATA_KEY) < 32:
             raise ConfigError(
                 "LAPOR_PERSONAL_DATA_KEY must be at least 32 characters (secrets.token_hex(32))"
             )
-        attachments = Path(self.ATTACHMENT_DIR).resolve()
-        if any(
-            attachments.is_relative_to(p) for p in (ROOT / "api", Path(self.NODE_MODULES).resolve())
-        ):
-            raise ConfigError("LAPOR_ATTACHMENT_DIR must lie outside the served folders")
+        for name in ("ATTACHMENT_DIR", "EXPORT_DIR"):
+            folder = Path(getattr(self, name)).resolve()
+            if any(
+                folder.is_relative_to(p) for p in (ROOT / "api", Path(self.NODE_MODULES).resolve())
+            ):
+                raise ConfigError(f"LAPOR_{name} must lie outside the served folders")
 
 
 def _convert(env: str, raw: str, kind: Any) -> Any:

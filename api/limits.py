@@ -1,10 +1,12 @@
 """Rate limits (Flask-Limiter) on the doors anyone can knock on: public filing and staff login.
 
 The limited routes are listed once, in `LIMITED`, by path and method, so the REST API and the
-web form share one budget per client address. The counters live where
-`LAPOR_RATELIMIT_STORAGE_URI` says: `memory://` for `make run` and tests, `redis://...` when
-several processes must agree (the docker compose file). A refusal is a 429 with `Retry-After`:
-problem+json under `/api`, a translated page elsewhere.
+web form share one budget per client address (password and SSO logins share the login budget).
+The counters live where `LAPOR_RATELIMIT_STORAGE_URI` says: `memory://` for `make run` and
+tests, `redis://...` when several processes must agree (the docker compose file). A refusal is
+a 429 with `Retry-After`: problem+json under `/api`, a translated page elsewhere. Agency apps
+filing with a valid API key (a gateway files for many citizens from one address) are not
+counted (`EXEMPT`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from api import errors
+from engine.errors import DomainError
 
 # (path, method) -> the setting holding its limit; routes sharing a setting share one budget.
 LIMITED: dict[tuple[str, str], str] = {
@@ -24,7 +27,28 @@ LIMITED: dict[tuple[str, str], str] = {
     ("/lapor", "POST"): "RATELIMIT_FILING",
     ("/api/v1/auth/login", "POST"): "RATELIMIT_LOGIN",
     ("/login", "POST"): "RATELIMIT_LOGIN",
+    ("/masuk/sso/<code>", "GET"): "RATELIMIT_LOGIN",  # starting an SSO login
+    ("/masuk/sso/callback", "GET"): "RATELIMIT_LOGIN",  # the provider's answer
 }
+
+
+def filed_by_an_app() -> bool:
+    """Whether this request carries a valid API key allowed here (an agency app or gateway)."""
+    from api.rest import auth  # here: api.rest imports the app's modules
+
+    header = request.headers.get("Authorization", "")
+    if not request.headers.get(auth.API_KEY_HEADER) and not header.lower().startswith(
+        "bearer lapork_"
+    ):
+        return False
+    try:
+        return auth.current_principal().api_key_id is not None
+    except DomainError:
+        return False  # a wrong key is counted like anyone else, then refused by the view
+
+
+# settings whose budget a request may skip, and the test that says when
+EXEMPT = {"RATELIMIT_FILING": filed_by_an_app}
 
 
 def init_app(app: Flask, settings: Any) -> Limiter:
@@ -46,7 +70,10 @@ def init_app(app: Flask, settings: Any) -> Limiter:
             if name is None:
                 continue
             budget = limiter.shared_limit(
-                getattr(settings, name), scope=name.lower(), methods=[method]
+                getattr(settings, name),
+                scope=name.lower(),
+                methods=[method],
+                exempt_when=EXEMPT.get(name),
             )
             app.view_functions[rule.endpoint] = budget(app.view_functions[rule.endpoint])
             found.add((rule.rule, method))

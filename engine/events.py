@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 TASK_OPENED = "task.opened"
 TASK_CLOSED = "task.closed"
 STATUS_CHANGED = "report.status_changed"
+# a report was filed and its intake started (its status may already have moved on)
+REPORT_FILED = "report.filed"
 # after every engine step of an instance is saved; payload: instance_id, status, uses_timers
 # (whether its definition has timer events at all) and timers (ISO UTC due moments it waits for)
 INSTANCE_SETTLED = "instance.settled"

@@ -1,4 +1,9 @@
-"""Webhook endpoints an instansi configures to receive its events, signed with a secret.
+"""Webhook endpoints an instansi or an integrated app configures to receive events, signed.
+
+An endpoint's `source` says what it receives: `instansi` endpoints get the changes of the
+reports their instansi handles and its supervisors' alerts; `channel` endpoints get the changes
+of the reports their app (API key) filed (`sla.changes`). `event_types` narrows either to some
+types (none: all). `deliveries` is an endpoint's delivery log (its outbox messages).
 
 The secret is generated here (`secrets.token_urlsafe(32)`) and shown once, in the answer to
 `create_webhook`; listings never show it. Deleting an endpoint deactivates it (its past
@@ -20,15 +25,19 @@ from sqlalchemy.orm import Session
 from engine import clock
 from engine.db import valid_id
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.models.users import ApiKey
 from engine.services import audit
 from engine.services.auth import Principal
 from engine.text import check_storable
-from sla import admin, outbox
+from sla import admin, changes, outbox
 from sla.models import OutboxMessage, WebhookEndpoint
 
 MAX_URL = 500
 MAX_ACTIVE_PER_INSTANSI = 10
+MAX_DELIVERIES = 200
 TEST_EVENT = "test"
+# what an `instansi` endpoint may also ask for: its supervisors' alerts (sla.escalation.notify)
+ALERT_TYPES = ("escalation", "outer_limit", "supervision_reminder")
 
 
 @dataclass(frozen=True)
@@ -40,11 +49,21 @@ class WebhookView:
     url: str
     active: bool
     created_at: datetime
+    source: str
+    api_key_id: int | None
+    event_types: list[str] | None
 
 
 def _view(session: Session, row: WebhookEndpoint) -> WebhookView:
     return WebhookView(
-        row.id, admin.code_of(session, row.instansi_id), row.url, row.active, row.created_at
+        row.id,
+        admin.code_of(session, row.instansi_id),
+        row.url,
+        row.active,
+        row.created_at,
+        row.source,
+        row.api_key_id,
+        row.event_types,
     )
 
 
@@ -68,13 +87,14 @@ def checked_url(url: object) -> str:
     return text
 
 
-def _endpoint(session: Session, principal: Principal, webhook_id: int) -> WebhookEndpoint:
-    """The endpoint, locked, if the principal may manage it."""
+def _endpoint(
+    session: Session, principal: Principal, webhook_id: int, *, lock: bool = True
+) -> WebhookEndpoint:
+    """The endpoint (locked unless `lock=False`), if the principal may manage it."""
     row = None
     if valid_id(webhook_id):
-        row = session.scalar(
-            select(WebhookEndpoint).where(WebhookEndpoint.id == webhook_id).with_for_update()
-        )
+        stmt = select(WebhookEndpoint).where(WebhookEndpoint.id == webhook_id)
+        row = session.scalar(stmt.with_for_update() if lock else stmt)
     if row is None:
         raise NotFound("no such webhook", field="webhook_id")
     if not (admin.is_national(principal) or admin.administers(principal, row.instansi_id)):
@@ -99,14 +119,61 @@ def list_webhooks(
         return [_view(session, row) for row in session.scalars(stmt)]
 
 
+def checked_event_types(source: str, event_types: list[str] | None) -> list[str] | None:
+    """The distinct types asked for, sorted (None: every type); an unknown one is refused."""
+    if event_types is None:
+        return None
+    known = changes.TYPES + (ALERT_TYPES if source == "instansi" else ())
+    unknown = sorted(set(event_types) - set(known))
+    if unknown or not event_types:
+        raise InvalidInput(
+            f"event_types: unknown {', '.join(unknown)}" if unknown else "event_types is empty",
+            field="event_types",
+        )
+    return sorted(set(event_types))
+
+
+def _channel_key(session: Session, principal: Principal, api_key_id: int | None) -> ApiKey:
+    """The app key a `channel` endpoint follows: the calling key, or one the admin manages."""
+    key_id = api_key_id if api_key_id is not None else principal.api_key_id
+    if key_id is None:
+        raise InvalidInput("a channel webhook needs api_key_id", field="api_key_id")
+    key = session.get(ApiKey, key_id) if valid_id(key_id) else None
+    mine = principal.api_key_id == key_id or (
+        key is not None
+        and principal.api_key_id is None
+        and (admin.is_national(principal) or admin.administers(principal, key.instansi_id))
+    )
+    if key is None or key.revoked_at is not None or not mine:
+        raise NotFound("no such API key", field="api_key_id")
+    return key
+
+
 def create_webhook(
-    session: Session, *, principal: Principal, instansi_code: str, url: str
+    session: Session,
+    *,
+    principal: Principal,
+    instansi_code: str | None,
+    url: str,
+    source: str = "instansi",
+    api_key_id: int | None = None,
+    event_types: list[str] | None = None,
 ) -> tuple[WebhookView, str]:
     """Register an endpoint; returns it and its signing secret (shown this once only)."""
     admin.require_role(principal, admin.ADMINS, "configure webhooks")
+    if source not in changes.SOURCES:
+        raise InvalidInput(f"source must be one of {', '.join(changes.SOURCES)}", field="source")
+    types = checked_event_types(source, event_types)
     with session.begin():
+        key = _channel_key(session, principal, api_key_id) if source == "channel" else None
+        if key is not None and instansi_code is None:
+            instansi_code = admin.code_of(session, key.instansi_id)
+        if instansi_code is None:
+            raise InvalidInput("instansi is required", field="instansi")
         instansi = admin.find_instansi(session, instansi_code, "instansi")
         admin.require_admin_of(principal, instansi, "configure webhooks")
+        if key is not None and key.instansi_id != instansi.id:
+            raise InvalidInput("the API key belongs to another instansi", field="instansi")
         clean = checked_url(url)
         active = session.scalar(
             select(func.count())
@@ -120,7 +187,14 @@ def create_webhook(
             )
         secret = secrets.token_urlsafe(32)
         row = WebhookEndpoint(
-            instansi_id=instansi.id, url=clean, secret=secret, active=True, created_at=clock.now()
+            instansi_id=instansi.id,
+            url=clean,
+            secret=secret,
+            active=True,
+            created_at=clock.now(),
+            source=source,
+            api_key_id=key.id if key is not None else None,
+            event_types=types,
         )
         session.add(row)
         session.flush()
@@ -129,7 +203,13 @@ def create_webhook(
             session,
             actor=principal.actor,
             action="webhook.created",
-            data={"webhook_id": row.id, "instansi_code": instansi.code, "url": clean},
+            data={
+                "webhook_id": row.id,
+                "instansi_code": instansi.code,
+                "url": clean,
+                "source": source,
+                "api_key_id": row.api_key_id,
+            },
         )
     return view, secret
 
@@ -178,3 +258,25 @@ def send_test(session: Session, *, principal: Principal, webhook_id: int) -> Out
             data={"webhook_id": row.id, "message_id": message.id, "event_id": message.event_id},
         )
     return message
+
+
+def deliveries(
+    session: Session, *, principal: Principal, webhook_id: int, limit: int = 50
+) -> list[OutboxMessage]:
+    """The endpoint's delivery log: its outbox messages, newest first."""
+    admin.require_role(principal, admin.ADMINS, "see webhook deliveries")
+    if not 1 <= limit <= MAX_DELIVERIES:
+        raise InvalidInput(f"limit must be 1 to {MAX_DELIVERIES}", field="limit")
+    with session.begin():
+        row = _endpoint(session, principal, webhook_id, lock=False)
+        found = list(outbox.list_messages(session, limit=limit, webhook_id=row.id))
+        for message in found:
+            session.expunge(message)
+        return found
+
+
+def get_webhook(session: Session, *, principal: Principal, webhook_id: int) -> WebhookView:
+    """One endpoint (never its secret), for those who may manage it."""
+    admin.require_role(principal, admin.ADMINS, "see webhooks")
+    with session.begin():
+        return _view(session, _endpoint(session, principal, webhook_id, lock=False))

@@ -19,7 +19,7 @@ from engine.models import HumanTask, Instansi, Report, RoleMembership, User
 from engine.services import audit
 from engine.services import reports as report_service
 from engine.services.progress import add_timeline
-from sla import bpmn_timers, deadlines, outbox
+from sla import bpmn_timers, changes, deadlines, outbox, policies
 from sla.alerts import alert_user
 from sla.calendar_service import calendar_for
 from sla.models import Deadline, Escalation, WebhookEndpoint
@@ -89,7 +89,9 @@ def notify(
         )
     endpoints = session.scalars(
         select(WebhookEndpoint).where(
-            WebhookEndpoint.instansi_id == instansi.id, WebhookEndpoint.active.is_(True)
+            WebhookEndpoint.instansi_id == instansi.id,
+            WebhookEndpoint.source == "instansi",  # an app's channel webhook gets its changes only
+            WebhookEndpoint.active.is_(True),
         )
     )
     for endpoint in endpoints:
@@ -147,6 +149,7 @@ def escalate(
         public=False,
         data={"level": level, "instansi": target.code, "task": task.bpmn_id},
     )
+    changes.escalated(session, report, escalation_id=escalation.id, level=level, to=target.code)
     audit.record(
         session,
         actor="system",
@@ -264,6 +267,9 @@ def fire(session: Session, deadline: Deadline) -> None:
         outer_limit(session, report)
     elif deadline.kind == "auto_close_warning":
         warn_pelapor(session, report)
+        changes.auto_close_warned(
+            session, report, deadline_id=deadline.id, days=policies.AUTO_CLOSE_WARNING_DAYS
+        )
     elif deadline.kind == "auto_close":
         report_service.close_unanswered(session, report_id=report.id)
     elif deadline.kind == bpmn_timers.KIND:

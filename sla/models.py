@@ -174,6 +174,11 @@ class WebhookEndpoint(Base):
     secret: Mapped[str] = mapped_column(String(128))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # what it receives: `instansi` (reports the instansi handles) or `channel` (reports filed
+    # through the API key `api_key_id`, which made it); `event_types` null means every type
+    source: Mapped[str] = mapped_column(String(16), default="instansi", server_default="instansi")
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"), index=True)
+    event_types: Mapped[list[str] | None] = mapped_column(JSONType)
 
 
 class ClockSetting(Base):

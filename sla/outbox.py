@@ -274,6 +274,11 @@ def resend(session: Session, *, message_id: int, actor: str = "system") -> Outbo
             raise NotFound(f"outbox message {message_id} does not exist", field="message_id")
         if row.status == PENDING:
             raise Conflict(f"outbox message {message_id} is already pending")
+        if not row.recipient or not row.body:  # emptied under retention (sla.retention)
+            raise Conflict(
+                f"outbox message {message_id} no longer has its content (retention)",
+                code="content_removed",
+            )
         previous = row.status
         row.status = PENDING
         row.next_attempt_at = clock.now()
@@ -289,12 +294,19 @@ def resend(session: Session, *, message_id: int, actor: str = "system") -> Outbo
 
 
 def list_messages(
-    session: Session, *, status: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    webhook_id: int | None = None,
 ) -> Sequence[OutboxMessage]:
-    """Newest messages first, optionally only one status (`pending`, `sent`, `dead`)."""
+    """Newest messages first, optionally only one status (`pending`, `sent`, `dead`) or the
+    deliveries of one webhook."""
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if status is not None:
         stmt = stmt.where(OutboxMessage.status == status)
+    if webhook_id is not None:
+        stmt = stmt.where(OutboxMessage.webhook_id == webhook_id)
     return session.scalars(stmt).all()

@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import clock
@@ -24,6 +28,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15
+# the run of a periodic job this thread is in (`sweep-1f3a9c2e`), for the log lines it writes
+current_job: ContextVar[str | None] = ContextVar("lapor_job", default=None)
+
+
+def as_job(job_id: str, job: Callable[[], None]) -> Callable[[], None]:
+    """`job`, naming each of its runs in `current_job` while it runs."""
+
+    def run() -> None:
+        token = current_job.set(f"{job_id}-{uuid.uuid4().hex[:8]}")
+        try:
+            job()
+        finally:
+            current_job.reset(token)
+
+    run.__name__ = run.__qualname__ = f"{job_id}_job"
+    return run
 
 
 def scheduler_name() -> str:
@@ -43,7 +63,25 @@ def beat(session: Session, *, name: str) -> SchedulerHeartbeat:
     return row
 
 
+def latest_beat(session: Session) -> datetime | None:
+    """When the most recent heartbeat of any scheduler was recorded (None: never)."""
+    with session.begin():
+        return session.scalar(select(func.max(SchedulerHeartbeat.beat_at)))
+
+
+def beats_since(session: Session, since: datetime) -> list[tuple[str, datetime]]:
+    """(name, last beat) of each scheduler that beat at or after `since`, by name."""
+    with session.begin():
+        rows = session.execute(
+            select(SchedulerHeartbeat.name, SchedulerHeartbeat.beat_at)
+            .where(SchedulerHeartbeat.beat_at >= since)
+            .order_by(SchedulerHeartbeat.name)
+        )
+        return [(name, beat_at) for name, beat_at in rows]
+
+
 SWEEP_SECONDS = 1
+IDEMPOTENCY_PURGE_SECONDS = 3600  # answers to Idempotency-Key live 24 hours
 OUTBOX_SECONDS = 2
 OUTBOX_BATCH = 100
 OUTBOX_BATCHES_PER_TICK = 10
@@ -57,16 +95,21 @@ def build_scheduler(
     factory: sessionmaker,
     *,
     audit_key: bytes,
+    audit_anchor: str | None = None,
     retention: Policy | None = None,
     name: str | None = None,
+    heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    export_dir: str | None = None,
 ) -> BackgroundScheduler:
     """A scheduler (not started): heartbeat, deadline sweep, outbox delivery and audit
-    checkpoint jobs (`audit_key` signs the checkpoints), and with `retention` the daily purge
-    of personal data past its retention (sla.retention).
+    checkpoint jobs (`audit_key` signs the checkpoints, copied to the `audit_anchor` file when
+    given: engine.services.audit_anchor), and with `retention` the daily purge
+    of personal data past its retention (sla.retention). A heartbeat every `heartbeat_seconds`
+    (readiness wants one within `LAPOR_READY_HEARTBEAT_SECONDS`).
 
     Deadlines live in our own table (the truth); these periodic jobs only poll it.
     """
-    from engine.services import audit
+    from engine.services import audit, idempotency
     from sla import install, outbox, sweep
     from sla import retention as purging
 
@@ -92,7 +135,7 @@ def build_scheduler(
     def checkpoint_job() -> None:
         try:
             with factory() as session:
-                run = audit.checkpoint(session, key=audit_key)
+                run = audit.checkpoint(session, key=audit_key, anchor=audit_anchor)
             if run.written:
                 log.info("audit checkpoints: %d of %d chains signed", run.written, run.chains)
         except Exception:  # retried on the next tick
@@ -105,6 +148,15 @@ def build_scheduler(
             log.info("retention purge: %s (%d failed)", run.counts, run.failed)
         except Exception:  # retried the next day; one failed run must not kill the thread
             log.exception("retention purge failed")
+
+    def idempotency_job() -> None:
+        try:
+            with factory() as session:
+                purged = idempotency.purge_expired(session)
+            if purged:
+                log.info("idempotency: %d answers older than 24 hours dropped", purged)
+        except Exception:  # retried on the next tick
+            log.exception("idempotency purge failed")
 
     def heartbeat_job() -> None:
         try:
@@ -120,18 +172,52 @@ def build_scheduler(
     # APScheduler ticks on the wall clock (when to poll); what is due is decided by engine.clock.
     start_now = datetime.now(UTC)
     for job, seconds, job_id in (
-        (heartbeat_job, HEARTBEAT_SECONDS, "heartbeat"),
+        (heartbeat_job, heartbeat_seconds, "heartbeat"),
         (sweep_job, SWEEP_SECONDS, "sweep"),
         (outbox_job, OUTBOX_SECONDS, "outbox"),
         (checkpoint_job, AUDIT_CHECKPOINT_SECONDS, "audit_checkpoint"),
+        (idempotency_job, IDEMPOTENCY_PURGE_SECONDS, "idempotency_purge"),
     ):
-        scheduler.add_job(job, "interval", seconds=seconds, id=job_id, next_run_time=start_now)
+        scheduler.add_job(
+            as_job(job_id, job), "interval", seconds=seconds, id=job_id, next_run_time=start_now
+        )
     if retention is not None:  # first run a minute after start, then daily
         scheduler.add_job(
-            retention_job,
+            as_job("retention", retention_job),
             "interval",
             seconds=RETENTION_SECONDS,
             id="retention",
             next_run_time=start_now + timedelta(minutes=1),
         )
+    if export_dir is not None:  # report exports: queued jobs, and those whose worker died
+        busy = threading.Lock()  # a tick during a long export returns at once (no skip warning)
+        scheduler.add_job(
+            as_job("exports", lambda: _run_exports(factory, export_dir, me, busy)),
+            "interval",
+            seconds=EXPORT_SECONDS,
+            id="exports",
+            next_run_time=start_now,
+            max_instances=2,
+        )
     return scheduler
+
+
+EXPORT_SECONDS = 2
+EXPORTS_PER_TICK = 5  # then the next tick: shutdown waits for at most these
+
+
+def _run_exports(factory: sessionmaker, directory: str, worker: str, busy: threading.Lock) -> None:
+    """Run waiting report exports (engine.services.exports), one after another; nothing while
+    this scheduler's previous tick still runs one."""
+    from engine.services import exports
+
+    if not busy.acquire(blocking=False):
+        return
+    try:
+        for _ in range(EXPORTS_PER_TICK):
+            if exports.run_next(factory, directory=directory, worker=worker) is None:
+                break
+    except Exception:  # a failed claim is retried on the next tick
+        log.exception("report exports failed")
+    finally:
+        busy.release()

@@ -26,11 +26,11 @@ from typing import Any
 
 from flask.testing import FlaskClient
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from api.web import session as web_session
 from engine import clock
-from engine.models import ProcessInstance, Report, User
+from engine.models import ExportJob, ProcessInstance, Report, User
 from engine.seed.loader import DEMO_PASSWORD
 from sla.models import Alert
 from sla.sweep import sweep
@@ -42,6 +42,13 @@ FILED_AT = "2026-02-02T09:00:00+07:00"  # Monday
 FORWARDED_AT = "2026-02-03T10:00:00+07:00"  # Sleman's disposition is due Thursday
 LATE_AT = "2026-02-06T00:00:01+07:00"  # ...so the sweep escalates it to the province (34)
 FORWARD = {"outcome": "forward", "target_instansi": SLEMAN}
+OPEN311_FILING = {  # a valid Open311 POST to Sleman (the api_key is added by the caller)
+    "service_code": "pengaduan-infrastruktur",
+    "jurisdiction_id": SLEMAN,
+    "lat": "-7.7156",
+    "long": "110.3856",
+    "description": "Jalan berlubang besar di depan pasar Ngaglik sejak Januari.",
+}
 DISPOSE = {"outcome": "disposisi", "target_unit": "34.04-DPUPKP"}
 
 # A staff actor is a user; a pelapor actor holds a secret (or none). Objects are Sleman's.
@@ -290,6 +297,39 @@ class World:
     @property
     def instansi_code(self) -> str:
         return SLEMAN
+
+    @cached_property
+    def export_id(self) -> int:
+        """A CSV export of Sleman's reports asked by Sleman's admin (queued: only they see it);
+        the module's earlier export jobs go first (at most three may wait per requester)."""
+        with self.factory() as s, s.begin():
+            s.execute(delete(ExportJob))
+        response = self.api.call(
+            "POST", "/api/v1/exports", token=self.token("sleman"), json={"instansi": SLEMAN}
+        )
+        assert response.status_code == 202, response.get_data(as_text=True)
+        return int(response.get_json()["id"])
+
+    # -- Open311 (api/open311): resources named with their format ---------------------------
+
+    open311_format = "xml"
+    open311_service = "pengaduan-infrastruktur.xml"
+    open311_unknown = "v2/nothing.xml"
+
+    @property
+    def open311_request(self) -> str:
+        return f"{self.tracking_id}.xml"
+
+    @cached_property
+    def open311_token(self) -> str:
+        """The token Sleman's app was given for a report it filed over Open311."""
+        with self.api.fresh() as client:
+            response = client.post(
+                "/open311/v2/requests.json",
+                data={**OPEN311_FILING, "api_key": self.api_key(OWN_KEY)},
+            )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return f"{response.get_json()[0]['token']}.xml"
 
 
 def new_user() -> dict[str, Any]:

@@ -130,6 +130,12 @@ with (ROOT / "engine/seed/data/demo_units.csv").open(newline="", encoding="utf-8
     SEEDED_UNITS = tuple(row["code"] for row in csv.DictReader(_units))
 NATIONAL_KEYS = ("intake", "sop-default")  # deployed once per session; tests' variants go
 DYNAMIC_TABLES = (  # children before parents
+    "export_job",
+    "oidc_link",
+    "oidc_provider",
+    "change_event",
+    "idempotency_record",
+    "report_channel",
     "deadline_firing",
     "alert",
     "outbox_message",

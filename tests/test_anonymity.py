@@ -5,8 +5,9 @@ One anonim report carries a sentinel name, email and phone (and a photo whose fi
 name the pelapor). It goes the whole way: verified and forwarded, disposed, overdue and escalated
 to the supervising province (alerts, emails), followed up, with a webhook registered by the
 instansi. Then every output is searched for the sentinels: the staff API (tasks, supervision,
-alerts, attachments), the staff and public pages, the public feed, every email not addressed to
-the pelapor, every webhook body, the audit rows, and every log line written meanwhile.
+alerts, attachments), the staff and public pages, the public feed, the CSV and XLSX exports of
+every staff role, every email not addressed to the pelapor, every webhook body, the audit rows,
+and every log line written meanwhile.
 Channels that later issues add (exports, Open311, statistics) get their place in `CHANNELS`.
 """
 
@@ -21,16 +22,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import ExifTags, Image
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from engine import clock
-from engine.models import AuditEvent, Instansi, User
+from engine.models import AuditEvent, ExportJob, Instansi, User
 from engine.seed.loader import DEMO_PASSWORD
-from engine.services import auth
+from engine.services import auth, exports
 from sla.mailer import SmtpSettings
 from sla.models import WebhookEndpoint
 from sla.outbox import deliver_due
@@ -51,6 +53,7 @@ ANONIM = {
 TEST_SERVERS = ("mail.log",)  # aiosmtpd's own log: the receiving mail server, not the app
 STAFF_WITH_EMAIL = (("anon.sup", "supervisor", "34"), ("anon.sleman", "admin_instansi", "34.04"))
 MONDAY = datetime(2026, 2, 2, 2, 0, tzinfo=UTC)  # 09:00 WIB, no holiday for weeks
+FORMATS = ("xml", "json")  # of the Open311 answers (api/open311)
 
 
 def leaks(text: str) -> list[str]:
@@ -100,8 +103,38 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 @pytest.fixture()
 def app(make_app: Callable[..., Flask], database_url: str, tmp_path: Path) -> Flask:
-    built: Flask = make_app(database_url, ATTACHMENT_DIR=str(tmp_path / "attachments"))
+    built: Flask = make_app(
+        database_url,
+        ATTACHMENT_DIR=str(tmp_path / "attachments"),
+        EXPORT_DIR=str(tmp_path / "exports"),
+    )
     return built
+
+
+@pytest.fixture()
+def no_exports_left(factory: Any) -> Iterator[None]:
+    """Export jobs go after the test (clean_slate does not know them; their requesters may be
+    the module's staff, deleted after it)."""
+    yield
+    with factory() as s, s.begin():
+        s.execute(delete(ExportJob))
+
+
+def exported_text(api: Api, username: str, fmt: str, export_dir: str, factory: Any) -> str:
+    """The text of `username`'s export (every report they may export) in `fmt`."""
+    token = api.login(username)
+    asked = api.call("POST", "/api/v1/exports", token=token, json={"format": fmt})
+    assert asked.status_code == 202, asked.get_data(as_text=True)
+    while exports.run_next(factory, directory=export_dir, worker="anonymity"):
+        pass
+    got = api.call("GET", f"{asked.get_json()['url']}/file", token=token)
+    assert got.status_code == 200, got.get_data(as_text=True)
+    data = got.get_data()
+    got.close()
+    if fmt == "csv":
+        return data.decode("utf-8-sig")
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    return "\n".join(repr(row) for sheet in book for row in sheet.iter_rows(values_only=True))
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +198,7 @@ def test_an_anonim_identity_reaches_no_channel_but_the_pelapor(
     caplog: pytest.LogCaptureFixture,
     every_logger_at_debug: None,
     staff_with_email: None,
+    no_exports_left: None,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     clock.set_clock(MONDAY)
@@ -222,9 +256,21 @@ def test_an_anonim_identity_reaches_no_channel_but_the_pelapor(
     download = api.call("GET", listed[0]["url"], token=api.login("sleman.pu"))
     assert download.status_code == 200
     outputs["attachment file"] = download.get_data().decode("latin-1")
+    feed = answer("change feed", "GET", "/api/v1/changes", "sleman")  # apps' pull channel
+    assert any(c["data"]["tracking_id"] == tracking for c in feed["changes"])
     answer("public report", "GET", f"/api/v1/reports/{tracking}")
     answer("public feed", "GET", "/api/v1/public/reports")
     answer("public feed item", "GET", f"/api/v1/public/reports/{tracking}")
+    for fmt in FORMATS:  # Open311 GeoReport v2 (api/open311)
+        answer(f"open311 requests ({fmt})", "GET", f"/open311/v2/requests.{fmt}")
+        answer(f"open311 request ({fmt})", "GET", f"/open311/v2/requests/{tracking}.{fmt}")
+        assert tracking in outputs[f"open311 requests ({fmt})"]
+
+    for username in ("nasional", "sleman", "sleman.pu", "anon.sup"):  # exports (CSV, XLSX)
+        for kind in ("csv", "xlsx"):
+            text = exported_text(api, username, kind, app.config["LAPOR"].EXPORT_DIR, factory)
+            assert tracking in text, (username, kind)
+            outputs[f"export {kind} ({username})"] = text
 
     officer = page_session(app, "sleman.pu")
     supervisor = page_session(app, "anon.sup")
@@ -249,6 +295,8 @@ def test_an_anonim_identity_reaches_no_channel_but_the_pelapor(
     for number, mail in enumerate(to_staff):
         outputs[f"email {number} to {mail['To']}"] = mail.as_string()
     assert receiver.requests, "the instansi's webhook must have been called"
+    hooked = [json.loads(hook.body)["type"] for hook in receiver.requests]
+    assert "report.followed_up" in hooked, hooked  # its changes too, not only alerts
     for number, hook in enumerate(receiver.requests):
         outputs[f"webhook {number}"] = hook.body.decode("utf-8")
     with factory() as s:
@@ -284,11 +332,21 @@ def test_a_rahasia_report_is_never_listed_in_public(app: Flask) -> None:
     feed = client.get("/api/v1/public/reports").get_data(as_text=True)
     page = client.get("/publik").get_data(as_text=True)
     search = client.get("/api/v1/public/reports", query_string={"q": "pungutan"})
-    for text in (feed, page, search.get_data(as_text=True)):
+    open311 = [client.get(f"/open311/v2/requests.{fmt}").get_data(as_text=True) for fmt in FORMATS]
+    asked = {"service_request_id": f"{hidden['tracking_id']},{shown['tracking_id']}"}
+    open311 += [
+        client.get(f"/open311/v2/requests.{fmt}", query_string=asked).get_data(as_text=True)
+        for fmt in FORMATS
+    ]
+    for text in (feed, page, search.get_data(as_text=True), *open311):
         assert hidden["tracking_id"] not in text and "pungutan liar" not in text
     assert shown["tracking_id"] in feed and shown["tracking_id"] in page
     assert client.get(f"/api/v1/public/reports/{hidden['tracking_id']}").status_code == 404
     assert client.get(f"/publik/{hidden['tracking_id']}").status_code == 404
+    assert all(shown["tracking_id"] in text for text in open311)
+    for fmt in FORMATS:
+        url = f"/open311/v2/requests/{hidden['tracking_id']}.{fmt}"
+        assert client.get(url).status_code == 404
 
 
 class _same:

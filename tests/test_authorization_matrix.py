@@ -44,8 +44,10 @@ a token) and its CSRF token; citizens' forms with the login form's double-submit
 Design choices the table encodes: another instansi's report, task, duplicate, attachment, alert,
 user or API key is 404, exactly like a missing one; settings (calendar days, SLA policies,
 office hours, webhooks) are registry data, refused with 403 (`sla.admin`); tasks are offered
-to roles, so a national admin does not see an instansi's task (they intervene through
-supervision) and gets 404 like anyone else; definitions outside a designer's scope are 404.
+to roles, so a national admin reads an instansi's task but cannot claim or complete it (they
+intervene through supervision) and gets 404 there like anyone else; supervisors read the
+attachments of (non-rahasia) reports their tree handles; definitions outside a designer's
+scope are 404.
 
 Adding a route: one line in `API` or `PAGES`, keyed by (rule, method) as the URL map spells it,
 e.g. (outcomes for anon, own, other, super, national, designer)::
@@ -68,9 +70,10 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 
 from engine.db import make_session_factory
+from engine.models import ExportJob
 from engine.seed.loader import DEMO_PASSWORD
 from tests.authz_world import (
     ANON,
@@ -80,6 +83,7 @@ from tests.authz_world import (
     KOTA_YOGYAKARTA,
     LOGIN,
     OK,
+    OPEN311_FILING,
     OTHER,
     OTHER_DESIGNER,
     OTHER_KEY,
@@ -116,11 +120,14 @@ from tests.helpers import REPORT, Api
 SKIPPED = re.compile(r"^/(api/docs|api/openapi\.json|vendor|static|web/static|healthz|readyz)(/|$)")
 
 
-# Staff who see one of the report's tasks (national admins: the intake), or its pelapor.
-ATTACHMENT_READERS = {**staff(404, OK, 404, 404, OK, 404), **pelapor(OK, 404)}
+# Staff who see one of the report's tasks (national admins: the intake), its supervisors (the
+# province's), or its pelapor.
+ATTACHMENT_READERS = {**staff(404, OK, 404, OK, OK, 404), **pelapor(OK, 404)}
 SETTINGS = staff(401, OK, 403, 403, OK, 403)  # Sleman's own settings: its admin and national
 NATIONAL_ONLY = staff(401, 403, 403, 403, OK, 403)
+SSO_SETTINGS = staff(401, OK, 404, 404, OK, 403)  # Sleman's SSO: another instansi's is 404
 ITS_TASK = staff(401, OK, 404, 404, 404, 404)  # offered to Sleman's admin_instansi
+READS_TASK = staff(401, OK, 404, 404, OK, 404)  # and national admins read every task
 SEES_REPORT = staff(401, OK, 404, 404, OK, 404)  # a visible task of it, or national
 SUPERVISES = staff(401, 404, 404, OK, OK, 404)  # escalated to the province
 DESIGNED_ELSEWHERE = {OTHER_DESIGNER: 404}  # Badung's designer: Sleman's SOP is not theirs
@@ -130,6 +137,7 @@ SAME_NAME = {"name": "Kabupaten Sleman"}  # valid, refused after authorisation (
 INTO_ITSELF = {"into": SLEMAN}  # 409
 TAKEN_CODE = {"code": KOTA_YOGYAKARTA, "name": "Kabupaten Sleman Baru", "units": [SLEMAN_UNIT]}
 REASON = "Laporan melewati tenggat disposisi."
+MY_EXPORT = staff(401, OK, 404, 404, 404, 404)  # asked by Sleman's admin (409 until it is done)
 
 API: dict[tuple[str, str], Entry] = {
     # -- service levels: calendar, policies, office hours, webhooks, outbox
@@ -154,6 +162,8 @@ API: dict[tuple[str, str], Entry] = {
     ),
     ("/api/v1/admin/webhooks/<int:webhook_id>", "DELETE"): Entry(SETTINGS),
     ("/api/v1/admin/webhooks/<int:webhook_id>/test", "POST"): Entry(SETTINGS),
+    ("/api/v1/admin/webhooks/<int:webhook_id>/deliveries", "GET"): Entry(SETTINGS),
+    ("/api/v1/changes", "GET"): Entry(staff(401, OK, OK, 403, OK, 403)),
     ("/api/v1/admin/outbox", "GET"): Entry(NATIONAL_ONLY),
     ("/api/v1/admin/outbox/<int:message_id>/resend", "POST"): Entry(NATIONAL_ONLY),
     # -- the instansi registry (national admins)
@@ -161,6 +171,21 @@ API: dict[tuple[str, str], Entry] = {
     ("/api/v1/admin/instansi/<code>", "PATCH"): Entry(NATIONAL_ONLY, body(SAME_NAME)),
     ("/api/v1/admin/instansi/<code>/merge", "POST"): Entry(NATIONAL_ONLY, body(INTO_ITSELF)),
     ("/api/v1/admin/instansi/<code>/split", "POST"): Entry(NATIONAL_ONLY, body(TAKEN_CODE)),
+    # -- an instansi's SSO provider: its admins and national; its other staff 403, others 404
+    # (the PUT names an issuer nobody answers on: refused with 422 after authorising)
+    ("/api/v1/instansi/<code>/sso", "GET"): Entry(SSO_SETTINGS),
+    ("/api/v1/instansi/<code>/sso", "PUT"): Entry(
+        SSO_SETTINGS,
+        body(
+            {
+                "issuer": "http://127.0.0.1:9",
+                "client_id": "lapor",
+                "client_secret": "rahasia",
+                "email_domains": ["slemankab.go.id"],
+            }
+        ),
+    ),
+    ("/api/v1/instansi/<code>/sso", "DELETE"): Entry(SSO_SETTINGS),
     # -- staff, units and API keys
     ("/api/v1/admin/users", "GET"): Entry(SETTINGS, query({"instansi": SLEMAN})),
     ("/api/v1/admin/users", "POST"): Entry(SETTINGS, body(lambda _w: new_user())),
@@ -179,6 +204,17 @@ API: dict[tuple[str, str], Entry] = {
         body({"instansi": SLEMAN, "name": "Aplikasi Kecamatan", "permissions": ["tasks:read"]}),
     ),
     ("/api/v1/api-keys/<int:key_id>", "DELETE"): Entry(staff(401, OK, 404, 403, OK, 403)),
+    # -- report exports: staff who handle or supervise reports ask (the province may ask for
+    # Sleman's, Badung may not: 403 naming `instansi`); a job is its requester's alone (404)
+    ("/api/v1/exports", "POST"): Entry(
+        staff(401, OK, 403, OK, OK, 403), body({"instansi": SLEMAN, "format": "csv"})
+    ),
+    ("/api/v1/exports/<int:export_id>", "GET"): Entry(
+        MY_EXPORT, extra={OWN_KEY: 404, OTHER_KEY: 404}
+    ),
+    ("/api/v1/exports/<int:export_id>/file", "GET"): Entry(
+        MY_EXPORT, extra={OWN_KEY: 404, OTHER_KEY: 404}
+    ),
     # -- alerts: each user's own
     ("/api/v1/alerts", "GET"): Entry(staff(401, OK, OK, OK, OK, OK)),
     ("/api/v1/alerts/<int:alert_id>/read", "POST"): Entry(staff(401, 404, 404, OK, 404, 404)),
@@ -260,7 +296,7 @@ API: dict[tuple[str, str], Entry] = {
     ),
     # -- officers: tasks, bursts, duplicates, redactions
     ("/api/v1/tasks", "GET"): Entry(staff(401, OK, OK, OK, OK, OK)),
-    ("/api/v1/tasks/<int:task_id>", "GET"): Entry(ITS_TASK),
+    ("/api/v1/tasks/<int:task_id>", "GET"): Entry(READS_TASK),
     ("/api/v1/tasks/<int:task_id>/claim", "POST"): Entry(ITS_TASK),
     ("/api/v1/tasks/<int:task_id>/complete", "POST"): Entry(ITS_TASK, body({"data": DISPOSE})),
     ("/api/v1/tasks/<int:task_id>/complete-group", "POST"): Entry(
@@ -336,6 +372,9 @@ PAGES: dict[tuple[str, str], Entry] = {
     ("/lupa-sandi", "POST"): PUBLIC_PAGE,
     ("/sandi-baru", "GET"): PUBLIC_PAGE,
     ("/sandi-baru", "POST"): PUBLIC_PAGE,
+    ("/masuk/sso", "GET"): PUBLIC_PAGE,
+    ("/masuk/sso/<code>", "GET"): PUBLIC_PAGE,
+    ("/masuk/sso/callback", "GET"): PUBLIC_PAGE,
     # officers
     ("/tugas", "GET"): Entry(staff(LOGIN, OK, OK, 403, OK, 403)),
     ("/tugas/<int:task_id>", "GET"): Entry(OFFICER_TASK),
@@ -388,6 +427,15 @@ PAGES: dict[tuple[str, str], Entry] = {
         PAGE_SETTINGS, renew=("adjustment_id",)
     ),
     ("/admin/sla", "GET"): Entry(PAGE_SETTINGS, query({"instansi": SLEMAN})),
+    ("/admin/webhook", "GET"): Entry(staff(LOGIN, OK, OK, 403, OK, 403)),
+    ("/admin/webhook", "POST"): Entry(
+        PAGE_SETTINGS, form({"instansi": SLEMAN, "url": "http://127.0.0.1:9/hook"})
+    ),
+    ("/admin/webhook/<int:webhook_id>", "GET"): Entry(PAGE_SETTINGS),
+    ("/admin/webhook/<int:webhook_id>/uji", "POST"): Entry(PAGE_SETTINGS),
+    ("/admin/webhook/<int:webhook_id>/nonaktifkan", "POST"): Entry(
+        PAGE_SETTINGS, renew=("webhook_id",)
+    ),
     ("/admin/sla", "POST"): Entry(PAGE_SETTINGS, form({**POLICY, "instansi": SLEMAN})),
     ("/admin/sla/<int:policy_id>/hapus", "POST"): Entry(PAGE_SETTINGS, renew=("policy_id",)),
     ("/admin/pengguna", "GET"): Entry(PAGE_SETTINGS, query({"instansi": SLEMAN})),
@@ -419,8 +467,31 @@ PAGES: dict[tuple[str, str], Entry] = {
     ("/admin/instansi/<code>/pecah", "POST"): Entry(PAGE_NATIONAL, form(TAKEN_CODE)),
     # the BPMN designer
     ("/designer", "GET"): Entry(staff(LOGIN, 403, 403, 403, 403, OK)),
+    # Prometheus: open unless LAPOR_METRICS_TOKEN is set (tests/test_metrics.py tests the token)
+    ("/metrics", "GET"): Entry(EVERYONE),
 }
-TABLE = {**API, **PAGES}
+# Open311 GeoReport v2 (api/open311): reading is public; filing takes only an API key
+# (`api_key`, or the key headers) whose instansi may file to the jurisdiction (Sleman's may,
+# Badung's may not); staff logins and cookies count for nothing there. Unknown paths: 404.
+OPEN311_FORMAT = {"fmt": "open311_format"}
+OPEN311_NOWHERE = Entry(staff(404, 404, 404, 404, 404, 404), args={"rest": "open311_unknown"})
+OPEN311: dict[tuple[str, str], Entry] = {
+    ("/open311/discovery.<fmt>", "GET"): Entry(EVERYONE, args=OPEN311_FORMAT),
+    ("/open311/v2/services.<fmt>", "GET"): Entry(EVERYONE, args=OPEN311_FORMAT),
+    ("/open311/v2/services/<name>", "GET"): Entry(EVERYONE, args={"name": "open311_service"}),
+    ("/open311/v2/requests.<fmt>", "GET"): Entry(EVERYONE, args=OPEN311_FORMAT),
+    ("/open311/v2/requests.<fmt>", "POST"): Entry(
+        staff(403, 403, 403, 403, 403, 403),
+        form(OPEN311_FILING),
+        args=OPEN311_FORMAT,
+        extra={OWN_KEY: OK, OTHER_KEY: 403},
+    ),
+    ("/open311/v2/requests/<name>", "GET"): Entry(EVERYONE, args={"name": "open311_request"}),
+    ("/open311/v2/tokens/<name>", "GET"): Entry(EVERYONE, args={"name": "open311_token"}),
+    ("/open311/<path:rest>", "GET"): OPEN311_NOWHERE,
+    ("/open311/<path:rest>", "POST"): OPEN311_NOWHERE,
+}
+TABLE = {**API, **PAGES, **OPEN311}
 
 # The routes an agency app's API key may call (with the permission for it); a key acts for its
 # one instansi like its admin and officers. Every other route that needs a login refuses keys.
@@ -441,6 +512,11 @@ KEY_ROUTES = {
     ("/api/v1/admin/webhooks", "POST"),
     ("/api/v1/admin/webhooks/<int:webhook_id>", "DELETE"),
     ("/api/v1/admin/webhooks/<int:webhook_id>/test", "POST"),
+    ("/api/v1/admin/webhooks/<int:webhook_id>/deliveries", "GET"),
+    ("/api/v1/changes", "GET"),
+    ("/api/v1/exports", "POST"),
+    ("/api/v1/exports/<int:export_id>", "GET"),  # a key is not the job's requester: 404
+    ("/api/v1/exports/<int:export_id>/file", "GET"),
 }
 
 
@@ -453,8 +529,8 @@ def expected(rule: str, method: str) -> dict[str, Outcome]:
         return found
     if found[ANON] == OK:
         return {**found, OWN_KEY: OK, OTHER_KEY: OK}
-    if (rule, method) in KEY_ROUTES:
-        return {**found, OWN_KEY: found[OWN], OTHER_KEY: found[OTHER]}
+    if (rule, method) in KEY_ROUTES:  # unless the entry says otherwise (`extra`)
+        return {**found, OWN_KEY: found[OWN], OTHER_KEY: found[OTHER], **entry.extra}
     return {**found, OWN_KEY: 403, OTHER_KEY: 403}
 
 
@@ -525,6 +601,8 @@ def client(database_url: str, db_engine: Engine) -> Iterator[FlaskClient]:
     app = build_app(database_url)
     yield app.test_client(use_cookies=False)
     db.engine(app).dispose()
+    with factory() as s, s.begin():  # export jobs (not in clean_slate's tables)
+        s.execute(delete(ExportJob))
     remove_made_users(factory)
 
 

@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 
 from api import limits
-from tests.helpers import problem_of
+from engine.seed.loader import DEMO_PASSWORD
+from tests.helpers import REPORT, problem_of
 from tests.redis_server import RedisServer
 
 LOGIN = {"username": "nobody", "password": "wrong password"}
@@ -50,6 +51,34 @@ def test_api_and_web_form_share_one_filing_budget_and_reading_is_not_limited(
     assert "Too many requests from your address" in page.get_data(as_text=True)
     for _ in range(3):  # GETs of the same paths do not count
         assert client.get("/lapor").status_code == 200
+
+
+def test_an_app_filing_with_its_api_key_is_not_counted(make_app: Any, database_url: str) -> None:
+    app = limited_app(make_app, database_url, RATELIMIT_FILING="1 per hour")
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/auth/login", json={"username": "sleman", "password": DEMO_PASSWORD}
+    ).get_json()["token"]
+    made = client.post(
+        "/api/v1/api-keys",
+        json={"name": "SMS 1708", "instansi": "34.04", "permissions": ["reports:write"]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    key = made.get_json()["key"]
+    for _ in range(3):
+        filed = client.post("/api/v1/reports", json=REPORT, headers={"X-API-Key": key})
+        assert filed.status_code == 201, filed.get_json()
+    wrong = {"X-API-Key": "lapork_" + "x" * 40}
+    assert client.post("/api/v1/reports", json=REPORT, headers=wrong).status_code == 401
+    problem_of(client.post("/api/v1/reports", json=REPORT, headers=wrong), 429)
+
+
+def test_sso_logins_share_the_login_budget(make_app: Any, database_url: str) -> None:
+    client = limited_app(make_app, database_url).test_client()
+    client.post("/login", data={})
+    client.get("/masuk/sso/34.04")  # no provider configured: refused, but counted
+    client.get("/masuk/sso/callback")
+    assert client.get("/masuk/sso/34.04").status_code == 429
 
 
 def test_the_refusal_page_is_in_indonesian_by_default(make_app: Any, database_url: str) -> None:

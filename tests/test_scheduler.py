@@ -30,7 +30,7 @@ def test_running_scheduler_writes_heartbeat(factory: Any) -> None:
     scheduler = build_scheduler(factory, audit_key=b"k" * 32, name="sched-live")
     scheduler.start()
     jobs = {job.id for job in scheduler.get_jobs()}
-    assert jobs == {"heartbeat", "sweep", "outbox", "audit_checkpoint"}
+    assert jobs == {"heartbeat", "sweep", "outbox", "audit_checkpoint", "idempotency_purge"}
     try:
         deadline = time.monotonic() + 10
         row = None

@@ -292,6 +292,9 @@ def test_webhook_secret_is_shown_once_and_the_test_event_arrives_signed(
             "url": url,
             "active": True,
             "created_at": "2026-02-02T02:00:00+00:00",
+            "source": "instansi",  # every change of Sleman's reports and its alerts
+            "api_key_id": None,
+            "event_types": None,
         }
         assert send(api, "sleman", "GET", WEBHOOKS, 200, instansi="34.04") == [created]
         assert send(api, "sleman", "GET", WEBHOOKS, 200) == [created]

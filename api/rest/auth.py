@@ -43,10 +43,17 @@ KEY_PERMISSIONS: dict[tuple[str, str], str] = {
     ("bursts.Duplicates", "POST"): "reports:write",
     ("bursts.Duplicate", "DELETE"): "reports:write",
     ("public_feed.Redactions", "POST"): "reports:write",
+    ("reports.Reports", "POST"): "reports:write",  # agency apps and gateways file reports
+    ("open311.requests_collection", "POST"): "reports:write",  # Open311 passes `api_key`
     ("sla_admin.Webhooks", "GET"): "webhooks:manage",
     ("sla_admin.Webhooks", "POST"): "webhooks:manage",
     ("sla_admin.Webhook", "DELETE"): "webhooks:manage",
     ("sla_admin.WebhookTest", "POST"): "webhooks:manage",
+    ("sla_admin.WebhookDeliveries", "GET"): "webhooks:manage",
+    ("changes.Changes", "GET"): "reports:read",
+    ("exports.Exports", "POST"): "reports:read",  # an export only reads reports
+    ("exports.ExportById", "GET"): "reports:read",
+    ("exports.ExportFile", "GET"): "reports:read",
 }
 RESET_ACCEPTED = {
     "message": "Jika akun ini terdaftar dengan alamat email, tautan untuk mengatur ulang kata "

@@ -1,12 +1,20 @@
-"""Public report endpoints: file, track, reply (no login; the pelapor holds a secret)."""
+"""Public report endpoints: file, track, reply (no login; the pelapor holds a secret).
+
+Agency apps and gateways file through the same endpoint with their API key (`reports:write`):
+the report remembers the app (its webhooks and change feed follow it) and the app's
+`external_ref`, and an `Idempotency-Key` header makes retries safe (`engine.services.idempotency`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
+from sqlalchemy.orm import Session
 
 from api.db import db
+from api.rest import auth
 from api.rest.blueprint import Blueprint
 from api.schemas.reports import (
     FiledSchema,
@@ -16,25 +24,90 @@ from api.schemas.reports import (
     ReportCreateSchema,
     SecretQuerySchema,
 )
-from engine.services import reports
+from engine.errors import InvalidInput
+from engine.services import idempotency, reports
+from engine.services.auth import Principal
 
 blp = Blueprint(
     "reports", __name__, url_prefix="/api/v1/reports", description="File and track reports (public)"
 )
 
 
+IDEMPOTENCY_DOC = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "with an API key or staff token: the same key within 24 hours returns the "
+    "first answer (header `Idempotent-Replayed: true`) and files nothing new",
+}
+
+
 @blp.route("")
 class Reports(MethodView):
     @blp.arguments(ReportCreateSchema)
     @blp.response(201, FiledSchema)
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """File a report; answers with the tracking id and the pelapor's secret."""
-        filed = reports.create(db.session(), data=data)
+    @blp.doc(parameters=[IDEMPOTENCY_DOC])
+    def post(self, data: dict[str, Any]) -> Any:
+        """File a report; answers with the tracking id and the pelapor's secret.
+
+        Anyone may file. An agency app files with its API key (`X-API-Key`, permission
+        `reports:write`) and may give its own `external_ref`; with an `Idempotency-Key` a retry
+        returns the first answer instead of filing again.
+        """
+        key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+        principal = auth.current_principal() if auth.has_staff_credentials() else None
+        channel = _channel_of(principal, data.pop("external_ref", None))
+        session = db.session()
+        if key is None:
+            return _file(session, data, channel, None)
+        if principal is None:
+            raise InvalidInput(
+                f"{idempotency.HEADER} needs an API key or a staff token "
+                "(anonymous filings cannot be matched to their retries)",
+                field=idempotency.HEADER,
+            )
+        answer = idempotency.perform_once(
+            session,
+            caller=idempotency.caller_of(principal),
+            key=key,
+            request={**data, "external_ref": channel.external_ref if channel else None},
+            perform=lambda remember: (201, _file(session, data, channel, remember)),
+        )
+        headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+        return answer.body, answer.status_code, headers
+
+
+def _channel_of(principal: Principal | None, external_ref: str | None) -> reports.Channel | None:
+    """The filing app, when an API key files; `external_ref` only comes with one."""
+    if principal is None or principal.api_key_id is None:
+        if external_ref is not None:
+            raise InvalidInput(
+                "external_ref is for apps filing with an API key", field="external_ref"
+            )
+        return None
+    return reports.Channel(principal.api_key_id, external_ref)
+
+
+def _file(
+    session: Session,
+    data: dict[str, Any],
+    channel: reports.Channel | None,
+    remember: idempotency.Remember | None,
+) -> dict[str, Any]:
+    def answer(filed: reports.FiledReport) -> dict[str, Any]:
         return {
             "tracking_id": filed.report.tracking_id,
             "secret": filed.secret,
             "status": filed.report.status,
+            "external_ref": channel.external_ref if channel else None,
         }
+
+    def after_filed(inner: Session, filed: reports.FiledReport) -> None:
+        if remember is not None:
+            remember(inner, 201, answer(filed), filed.report.id)
+
+    return answer(reports.create(session, data=data, channel=channel, after_filed=after_filed))
 
 
 @blp.route("/<string:tracking_id>")

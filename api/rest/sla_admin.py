@@ -17,6 +17,7 @@ from api.schemas.sla_admin import (
     AdjustmentSchema,
     CalendarDaySchema,
     CalendarQuerySchema,
+    DeliveryQuerySchema,
     OfficeHoursChangeSchema,
     OfficeHoursSchema,
     OfficeHoursSetSchema,
@@ -134,6 +135,9 @@ class Webhooks(MethodView):
             principal=current_principal(),
             instansi_code=body["instansi"],
             url=body["url"],
+            source=body["source"],
+            api_key_id=body["api_key_id"],
+            event_types=body["event_types"],
         )
         return {**asdict(webhook), "secret": secret}
 
@@ -157,6 +161,18 @@ class WebhookTest(MethodView):
         """Queue a signed `test` event for the endpoint."""
         return admin_webhooks.send_test(
             db.session(), principal=current_principal(), webhook_id=webhook_id
+        )
+
+
+@blp.route("/webhooks/<int:webhook_id>/deliveries")
+class WebhookDeliveries(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(DeliveryQuerySchema, location="query")
+    @blp.response(200, OutboxMessageSchema(many=True))
+    def get(self, query: dict[str, Any], webhook_id: int) -> Any:
+        """The endpoint's delivery log, newest first: each event, its attempts and last error."""
+        return admin_webhooks.deliveries(
+            db.session(), principal=current_principal(), webhook_id=webhook_id, **query
         )
 
 

@@ -39,6 +39,12 @@ class ReportCreateSchema(Schema):
     vulnerable_group = Text(
         load_default=None, allow_none=True, validate=validate.OneOf(VULNERABLE_GROUPS)
     )
+    external_ref = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "an integrated app's own reference (API key callers only)"},
+    )
 
 
 class FiledSchema(Schema):
@@ -50,6 +56,7 @@ class FiledSchema(Schema):
         },
     )
     status = fields.String(required=True)
+    external_ref = fields.String(allow_none=True)
 
 
 class TimelineSchema(Schema):

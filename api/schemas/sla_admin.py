@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.schemas.fields import Text
 from engine.models.reports import CLASSIFICATIONS
+from sla import admin_webhooks, changes
 from sla.admin_hours import HHMM
 from sla.admin_webhooks import MAX_URL
 from sla.calendar import ADJUSTMENT_KINDS
@@ -204,11 +205,35 @@ class WebhookQuerySchema(Schema):
 
 
 class WebhookCreateSchema(Schema):
-    instansi = _instansi("the instansi whose events are sent", required=True)
+    instansi = _instansi(
+        "the instansi whose events are sent (a channel webhook: its API key's, by default)"
+    )
     url = Text(
         required=True,
         validate=validate.Length(min=1, max=MAX_URL),
         metadata={"description": "http(s) URL the signed events are POSTed to"},
+    )
+    source = Text(
+        load_default="instansi",
+        validate=validate.OneOf(changes.SOURCES),
+        metadata={
+            "description": "instansi: changes of the reports the instansi handles, and its "
+            "supervisors' alerts; channel: changes of the reports an app's API key filed"
+        },
+    )
+    api_key_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "channel webhooks: the app's key (default: the calling key)"},
+    )
+    event_types = fields.List(
+        Text(validate=validate.OneOf(changes.TYPES + admin_webhooks.ALERT_TYPES)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "only these event types (none: every type)"},
     )
 
 
@@ -218,6 +243,15 @@ class WebhookSchema(Schema):
     url = fields.String()
     active = fields.Boolean()
     created_at = fields.DateTime()
+    source = fields.String(metadata={"description": "instansi | channel"})
+    api_key_id = fields.Integer(allow_none=True)
+    event_types = fields.List(fields.String(), allow_none=True)
+
+
+class DeliveryQuerySchema(Schema):
+    limit = _count(
+        1, admin_webhooks.MAX_DELIVERIES, "at most this many, newest first", load_default=50
+    )
 
 
 class WebhookCreatedSchema(WebhookSchema):

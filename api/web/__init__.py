@@ -26,8 +26,10 @@ def init_app(app: Flask, settings: Any) -> None:
         pages,
         public,
         registry_pages,
+        sso_pages,
         staff_pages,
         supervisor,
+        webhook_pages,
     )
 
     app.config["SESSION_COOKIE_SECURE"] = settings.SESSION_COOKIE_SECURE
@@ -42,6 +44,8 @@ def init_app(app: Flask, settings: Any) -> None:
         staff_pages,
         registry_pages,
         designer,
+        sso_pages,
+        webhook_pages,
     ):
         app.register_blueprint(area.blp)
     app.context_processor(lambda: {"nav_links": pages.nav_links})

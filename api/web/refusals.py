@@ -31,6 +31,29 @@ SENTENCES: dict[str, Callable[[], str]] = {
     # finer codes raised by engine.services.auth (LockedOut) and engine.services.api_keys
     "locked": lambda: _("Terlalu banyak percobaan yang gagal. Coba lagi nanti."),
     "missing_permission": lambda: _("Anda tidak berwenang melakukan perubahan ini."),
+    # raised by engine.services.idempotency (agency apps' retried filings)
+    "idempotency_key_reused": lambda: _("Kunci idempoten ini sudah dipakai untuk permintaan lain."),
+    # raised by engine.services.oidc_login and sso_config (staff SSO)
+    "sso_refused": lambda: _("Masuk dengan SSO ditolak."),
+    "invalid_domain": lambda: _("Domain email ini tidak valid."),
+    # raised by engine.services.exports
+    "expired": lambda: _("Berkas ini sudah kedaluwarsa dan dihapus."),
+    "too_many_exports": lambda: _(
+        "Terlalu banyak ekspor yang sedang berjalan. Tunggu hingga selesai."
+    ),
+    # finer codes raised by sla.interventions (supervisors' actions) and sla.outbox
+    "nobody_holds": lambda: _(
+        "Belum ada petugas yang memegang tugas ini: alihkan atau ambil alih."
+    ),
+    "already_held": lambda: _("Anda sudah memegang tugas ini."),
+    "not_escalated": lambda: _(
+        "Tugas terbuka laporan ini tidak dieskalasi kepada Anda atau sudah berubah."
+    ),
+    "no_open_task": lambda: _("Laporan ini tidak lagi memiliki tugas terbuka."),
+    "changed_meanwhile": lambda: _("Laporan ini baru saja diubah orang lain. Muat ulang halaman."),
+    "content_removed": lambda: _(
+        "Isi pesan ini sudah dihapus sesuai masa retensi, jadi tidak dapat dikirim ulang."
+    ),
     # finer codes raised by engine.services.attachments
     "pixels": lambda: _("Gambarnya terlalu besar (terlalu banyak piksel)."),
     "unsafe_pdf": lambda: _("PDF yang terenkripsi atau berisi skrip tidak diterima."),

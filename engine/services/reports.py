@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import clock, status
+from engine import clock, events, status
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.models import HumanTask, ProcessInstance, Region, Report
+from engine.models import HumanTask, ProcessInstance, Region, Report, ReportChannel
 from engine.models.reports import GESI_CHOICES
 from engine.services import audit, definitions, driver
 from engine.services.masking import Publisher, phrases_of
@@ -38,14 +38,26 @@ class FiledReport:
     secret: str
 
 
+@dataclass(frozen=True)
+class Channel:
+    """The integrated app (its API key) filing a report, and its own reference for it."""
+
+    api_key_id: int
+    external_ref: str | None = None
+
+
 def create(
     session: Session,
     *,
     data: dict[str, Any],
     on_filed: Callable[[Session, Report], Any] | None = None,
+    channel: Channel | None = None,
+    after_filed: Callable[[Session, FiledReport], Any] | None = None,
 ) -> FiledReport:
     """File a report and start the national intake; one transaction. `on_filed` runs in it with
-    the new report (the filing form stores the report's attachments with it)."""
+    the new report (the filing form stores the report's attachments with it); `channel` names
+    the app that filed it; `after_filed` runs last in the transaction, with the answer (an
+    idempotent filing records it there, so a raced duplicate rolls back whole)."""
     with session.begin():
         for name, choices in GESI_CHOICES.items():
             if data.get(name) is not None and data[name] not in choices:
@@ -90,6 +102,14 @@ def create(
         session.add(report)
         session.flush()
         add_timeline(session, report, "filed")
+        if channel is not None:
+            session.add(
+                ReportChannel(
+                    report_id=report.id,
+                    api_key_id=channel.api_key_id,
+                    external_ref=channel.external_ref,
+                )
+            )
         if on_filed is not None:
             on_filed(session, report)
         intake = definitions.newest_intake(session)
@@ -111,7 +131,11 @@ def create(
             report_id=report.id,
             data={"classification": report.classification, "region_code": report.region_code},
         )
-    return FiledReport(report, secret)
+        events.publish(session, events.Event(events.REPORT_FILED, report.id))
+        filed = FiledReport(report, secret)
+        if after_filed is not None:
+            after_filed(session, filed)
+    return filed
 
 
 def _secret_matches(report: Report, secret: str | None) -> bool:

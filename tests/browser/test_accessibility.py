@@ -50,7 +50,7 @@ LANGS = ("id", "en")
 WIDTHS = (360, 1280)
 HEIGHT = 800
 BLOCKING = {"serious", "critical"}
-NOT_PAGES = re.compile(r"^/(api|vendor|static|healthz|readyz|open311)(/|$)")
+NOT_PAGES = re.compile(r"^/(api|vendor|static|healthz|readyz|metrics|open311)(/|$)")
 FORWARD = {"outcome": "forward", "target_instansi": "34.04"}
 
 
@@ -102,6 +102,16 @@ class Samples:
         clock.set_clock(self.start + timedelta(days=60))
         return self.tracking_id
 
+    @cached_property
+    def webhook_id(self) -> str:
+        """A webhook of Sleman with one queued test event in its delivery log."""
+        token = self.api.login("sleman")
+        hook = {"instansi": "34.04", "url": "http://127.0.0.1:9/sleman"}
+        made = self.api.call("POST", "/api/v1/admin/webhooks", token=token, json=hook)
+        webhook_id = str(made.get_json()["id"])
+        self.api.call("POST", f"/api/v1/admin/webhooks/{webhook_id}/test", token=token)
+        return webhook_id
+
     instansi_code = "34.04"  # Kabupaten Sleman (admin `sleman`, supervisor `diy`)
     unit_code = "34.04-DPUPKP"  # its public works unit (`sleman.pu`)
     definition_key = "sop-default"
@@ -116,6 +126,7 @@ class View:
     args: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
     given: tuple[str, ...] = ()  # samples to make first, so that lists are not empty
+    status: int = 200  # a refusal page answers its 4xx
 
     @property
     def name(self) -> str:
@@ -154,6 +165,13 @@ PAGES: dict[str, tuple[View, ...]] = {
     # working calendars and SLA policies: national and instansi admins
     "admin_pages.calendar": (View("sleman"),),
     "admin_pages.policies": (View("nasional"),),
+    # webhooks: the list with its form, and one endpoint's delivery log
+    "webhook_pages.webhooks": (View("sleman", given=("webhook_id",)),),
+    "webhook_pages.webhook_log": (View("sleman", args={"webhook_id": "webhook_id"}),),
+    # staff SSO: the provider search, and the refusals without a configured provider
+    "sso_pages.choose": (View(),),
+    "sso_pages.callback": (View(status=400),),  # no login was started
+    "sso_pages.start": (View(args={"code": "instansi_code"}, status=404),),  # no provider
     # staff administration: users, roles and units of an instansi
     "staff_pages.users": (View("sleman", given=("instansi_task_id",)),),
     # the instansi registry: national admins search, rename, merge, split
@@ -289,14 +307,14 @@ def url_of(live_server: LiveServer, endpoint: str, view: View, samples: Samples)
         return url_for(endpoint, **values)
 
 
-def check(tab: Tab, url: str, lang: str, name: str) -> list[str]:
+def check(tab: Tab, url: str, lang: str, name: str, status: int = 200) -> list[str]:
     """Open `url` in `lang` at phone width, then desktop width: what axe and the layout find
     wrong, with a screenshot at each width."""
     page = tab.page
     page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT})
     joiner = "&" if "?" in url else "?"
     answer = page.goto(f"{url}{joiner}{urlencode({'lang': lang})}")
-    assert answer is not None and answer.status == 200, f"{name}, {lang}: {answer}"
+    assert answer is not None and answer.status == status, f"{name}, {lang}: {answer}"
     assert urlsplit(page.url).path == urlsplit(url).path, f"{name}, {lang}: at {page.url}"
     assert page.locator("html").get_attribute("lang") == lang, f"{name}, {lang}"
     tab.settle()
@@ -335,7 +353,7 @@ def test_page_has_no_serious_accessibility_violation(
         url = url_of(live_server, endpoint, view, samples)
         tab.sign_in(view.user)
         for lang in LANGS:
-            found += check(tab, url, lang, f"{endpoint}-{view.name}")
+            found += check(tab, url, lang, f"{endpoint}-{view.name}", view.status)
     assert not found, "serious or critical axe violations:\n" + "\n".join(found)
     assert not tab.errors, f"errors in the page: {tab.errors}"
 
