@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export SCARF_ANALYTICS := false
 
-.PHONY: install run test test-sqlite test-postgresql bench lint format postgres chromium redis clean
+.PHONY: install run test suite-sqlite suite-postgresql test-sqlite test-postgresql bench lint format postgres chromium redis clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -43,9 +43,13 @@ run: install
 	$(BIN)/lapor seed
 	$(BIN)/lapor serve --host 127.0.0.1 --port 5000
 
+# Both passes at once (2 cores; much of the suite waits on PostgreSQL, subprocesses and the
+# browser), each one's output shown whole when it ends; fails when either fails.
 test: install postgres chromium redis
-	LAPOR_TEST_DB=sqlite $(BIN)/pytest
-	LAPOR_TEST_DB=postgresql $(BIN)/pytest
+	$(MAKE) --no-print-directory -j2 --output-sync=target suite-sqlite suite-postgresql
+
+suite-sqlite suite-postgresql: suite-%:
+	LAPOR_TEST_DB=$* $(BIN)/pytest
 
 test-sqlite: install chromium redis
 	LAPOR_TEST_DB=sqlite $(BIN)/pytest
