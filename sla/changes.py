@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from engine import clock, events, status
 from engine.errors import InvalidInput
-from engine.models import ChangeEvent, ChangeSequence, Report, ReportChannel, TimelineEntry
+from engine.models import ChangeEvent, ChangeSequence, Report, ReportChannel
 from engine.services.auth import Principal
+from engine.services.progress import latest_entry
 from sla import admin, outbox
 from sla.models import WebhookEndpoint
 
@@ -92,7 +93,10 @@ def record(
     )
     session.add(change)
     session.flush()
-    for endpoint in _subscribers(session, change):
+    subscribers = webhooks_for(
+        session, type=type, instansi_id=change.instansi_id, api_key_id=change.channel_key_id
+    )
+    for endpoint in subscribers:
         outbox.enqueue_webhook(
             session,
             endpoint=endpoint,
@@ -104,17 +108,19 @@ def record(
     return change
 
 
-def _subscribers(session: Session, change: ChangeEvent) -> list[WebhookEndpoint]:
+def webhooks_for(
+    session: Session, *, type: str, instansi_id: int | None, api_key_id: int | None = None
+) -> list[WebhookEndpoint]:
+    """The active endpoints that want an event of `type`: the `instansi` ones of `instansi_id`
+    and the `channel` ones of `api_key_id`, each unless its `event_types` leave `type` out."""
     wanted = []
-    if change.instansi_id is not None:
+    if instansi_id is not None:
         wanted.append(
-            (WebhookEndpoint.source == "instansi")
-            & (WebhookEndpoint.instansi_id == change.instansi_id)
+            (WebhookEndpoint.source == "instansi") & (WebhookEndpoint.instansi_id == instansi_id)
         )
-    if change.channel_key_id is not None:
+    if api_key_id is not None:
         wanted.append(
-            (WebhookEndpoint.source == "channel")
-            & (WebhookEndpoint.api_key_id == change.channel_key_id)
+            (WebhookEndpoint.source == "channel") & (WebhookEndpoint.api_key_id == api_key_id)
         )
     if not wanted:
         return []
@@ -123,16 +129,7 @@ def _subscribers(session: Session, change: ChangeEvent) -> list[WebhookEndpoint]
         .where(WebhookEndpoint.active.is_(True), or_(*wanted))
         .order_by(WebhookEndpoint.id)
     )
-    return [row for row in rows if row.event_types is None or change.type in row.event_types]
-
-
-def _latest_entry(session: Session, report_id: int, kind: str | None) -> TimelineEntry | None:
-    return session.scalar(  # autoflush gives the just-added entry its id
-        select(TimelineEntry)
-        .where(TimelineEntry.report_id == report_id, TimelineEntry.kind == kind)
-        .order_by(TimelineEntry.id.desc())
-        .limit(1)
-    )
+    return [row for row in rows if row.event_types is None or type in row.event_types]
 
 
 def on_report_filed(session: Session, event: events.Event) -> None:
@@ -146,7 +143,7 @@ def on_status_changed(session: Session, event: events.Event) -> None:
     new = event.payload["to"]
     if report is None or new not in STATUS_TYPES:
         return
-    entry = _latest_entry(session, report.id, event.payload.get("kind"))
+    entry = latest_entry(session, report.id, event.payload.get("kind"))
     if entry is None:
         return
     record(

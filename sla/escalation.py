@@ -22,7 +22,7 @@ from engine.services.progress import add_timeline
 from sla import bpmn_timers, changes, deadlines, outbox, policies
 from sla.alerts import alert_user
 from sla.calendar_service import calendar_for
-from sla.models import Deadline, Escalation, WebhookEndpoint
+from sla.models import Deadline, Escalation
 
 ALERT_ROLES = ("supervisor", "admin_instansi")
 
@@ -87,14 +87,7 @@ def notify(
             event_id=f"{event_key}-u{user.id}",
             escalation_id=escalation.id if escalation else None,
         )
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.instansi_id == instansi.id,
-            WebhookEndpoint.source == "instansi",  # an app's channel webhook gets its changes only
-            WebhookEndpoint.active.is_(True),
-        )
-    )
-    for endpoint in endpoints:
+    for endpoint in changes.webhooks_for(session, type=kind, instansi_id=instansi.id):
         outbox.enqueue_webhook(
             session,
             endpoint=endpoint,

@@ -29,8 +29,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import clock, events, personal_data, status
-from engine.models import Instansi, Report, TimelineEntry
+from engine.models import Instansi, Report
 from engine.services import audit
+from engine.services.progress import latest_entry
 from engine.services.reports import hash_secret
 from sla import outbox, policies
 from sla.models import OutboxMessage
@@ -141,15 +142,10 @@ def on_status_changed(session: Session, event: events.Event) -> None:
     if composed is None:
         return
     kind = str(event.payload.get("kind"))
-    entry_id = session.scalar(  # autoflush gives the just-added entry its id
-        select(TimelineEntry.id)
-        .where(TimelineEntry.report_id == report.id, TimelineEntry.kind == kind)
-        .order_by(TimelineEntry.id.desc())
-        .limit(1)
-    )
-    if entry_id is None:
+    entry = latest_entry(session, report.id, kind)
+    if entry is None:
         return
-    event_id = f"pelapor-{report.id}-{kind}-{entry_id}"
+    event_id = f"pelapor-{report.id}-{kind}-{entry.id}"
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.event_id == event_id)):
         return
     subject, body = composed

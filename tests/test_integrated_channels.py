@@ -462,3 +462,21 @@ def test_a_change_committed_late_is_not_skipped_by_a_cursor(
         changes.sequence(s)
         seq = s.scalar(select(ChangeEvent.seq).where(ChangeEvent.event_id.endswith("-late")))
     assert seq is not None and seq > cursor
+
+
+def test_supervisors_alerts_honour_the_event_types_of_a_webhook(
+    api: Api, factory: Any, receiver: WebhookReceiver
+) -> None:
+    token = api.login("nasional")
+    for path, types in (("/all", None), ("/forwards", ["report.forwarded"])):
+        hook = {"instansi": "34", "url": f"{receiver.url}{path}", "event_types": types}
+        made = api.call("POST", "/api/v1/admin/webhooks", token=token, json=hook)
+        assert made.status_code == 201, made.get_json()
+    tracking = api.file()["tracking_id"]
+    api.complete("nasional", tracking, FORWARD)  # Sleman's disposition is due Thursday
+    clock.set_clock(T0 + timedelta(days=7))
+    sweep(factory, scheduler="test")  # overdue: escalated to the province (34)
+    deliver_due(factory)
+    heard = [(r.path, json.loads(r.body)["type"]) for r in receiver.received()]
+    assert ("/all", "escalation") in heard
+    assert [path for path, _ in heard if path == "/forwards"] == []

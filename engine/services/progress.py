@@ -61,6 +61,16 @@ def add_timeline(
         )
 
 
+def latest_entry(session: Session, report_id: int, kind: str | None) -> TimelineEntry | None:
+    """The report's newest timeline entry of `kind` (autoflush includes one just added)."""
+    return session.scalar(
+        select(TimelineEntry)
+        .where(TimelineEntry.report_id == report_id, TimelineEntry.kind == kind)
+        .order_by(TimelineEntry.id.desc())
+        .limit(1)
+    )
+
+
 def resolve_instansi(session: Session, code: Any, field: str) -> Instansi:
     if not isinstance(code, str) or not code:
         raise InvalidInput("an instansi code is required", field=field)
