@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy.sql.dml import Delete, Update
 
 from engine import clock, status
 from engine.models import Attachment, AuthToken, ExportJob, Report
@@ -256,19 +257,7 @@ def _delete_rows(
     name: str,
 ) -> None:
     """Delete matching rows by id, `batch` at a time, each batch its own transaction."""
-    table = column.class_
-    while True:
-        with factory() as session, session.begin():
-            ids = list(session.scalars(select(column).where(where).order_by(column).limit(batch)))
-            if ids:
-                session.execute(
-                    delete(table)
-                    .where(column.in_(ids))
-                    .execution_options(synchronize_session=False)
-                )
-        if not ids:
-            return
-        step(name, len(ids))
+    _by_batches(factory, column, where, delete(column.class_), batch, step, name)
 
 
 def _update_rows(
@@ -282,16 +271,26 @@ def _update_rows(
 ) -> None:
     """Set `values` on matching rows by id, `batch` at a time, each batch its own transaction
     (`where` must no longer match a row once it has the values)."""
-    table = column.class_
+    _by_batches(factory, column, where, update(column.class_).values(**values), batch, step, name)
+
+
+def _by_batches(
+    factory: sessionmaker,
+    column: InstrumentedAttribute[int],
+    where: ColumnElement[bool],
+    statement: Delete | Update,
+    batch: int,
+    step: Progress,
+    name: str,
+) -> None:
+    """Run `statement` on the rows matching `where`, by id, `batch` at a time, each batch its
+    own transaction, until none match."""
     while True:
         with factory() as session, session.begin():
             ids = list(session.scalars(select(column).where(where).order_by(column).limit(batch)))
             if ids:
                 session.execute(
-                    update(table)
-                    .where(column.in_(ids))
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
+                    statement.where(column.in_(ids)).execution_options(synchronize_session=False)
                 )
         if not ids:
             return
